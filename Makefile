@@ -1,0 +1,79 @@
+# scepd: a SCEP CA whose keys never leave a PKCS#11 token.
+#
+#   make            build bin/scepd and bin/scepctl
+#   make demo       install missing packages, build, provision a
+#                   SoftHSM2-backed CA under var/demo/, serve on :8080
+#   make check      install missing packages, build, run unit tests
+#                   (also under ASan+UBSan) and integration tests
+#   make install PREFIX=/usr/local DESTDIR=
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+BINDIR	 = $(PREFIX)/bin
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wformat=2 -Wno-format-nonliteral
+ifneq ($(CI),)
+WARN	+= -Werror
+endif
+PKGS	 = libcrypto libp11 p11-kit-1 libmicrohttpd sqlite3 libconfig
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS	 = $(PKG_LIBS) -lpthread
+
+# Modules shared by both programs.
+COMMON	 = src/log.c src/alg.c src/config.c src/encode.c src/challenge.c \
+	   src/certbuild.c src/files.c src/store_sqlite.c hsm/keyref.c
+SERVER	 = src/http.c src/service.c src/pkiop.c src/scep.c src/issue.c \
+	   hsm/signer_p11.c hsm/hsm_lock.c
+ADMIN	 = src/scepctl_init.c hsm/provision.c hsm/p11_admin.c hsm/softhsm.c
+
+OBJ	 = build/obj
+obj	 = $(patsubst %.c,$(OBJ)/%.o,$(1))
+
+all: bin/scepd bin/scepctl
+
+$(OBJ)/%.o: %.c $(wildcard include/*.h src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+bin/scepd: $(call obj,src/scepd.c $(SERVER) $(COMMON))
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bin/scepctl: $(call obj,src/scepctl.c $(ADMIN) $(COMMON))
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+include tests/tests.mk
+
+deps:
+	@scripts/install-deps.sh build
+
+check-deps:
+	@scripts/install-deps.sh check
+
+DEMO_DIR = var/demo
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@if [ ! -e $(DEMO_DIR)/scepd.conf ]; then \
+		mkdir -p var && umask 077 && \
+		openssl rand -hex 12 > var/demo-challenge && \
+		bin/scepctl init --dir $(DEMO_DIR) \
+		    --challenge "$$(cat var/demo-challenge)" || exit 1; \
+	fi
+	@echo "demo challenge password: $$(cat var/demo-challenge)"
+	@echo "enroll with: scepclient -server-url http://127.0.0.1:8080/scep -challenge $$(cat var/demo-challenge) -private-key k.pem -certificate c.pem -cn host1"
+	bin/scepd --config $(DEMO_DIR)/scepd.conf --listen 127.0.0.1:8080
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 bin/scepd bin/scepctl $(DESTDIR)$(BINDIR)/
+
+clean:
+	rm -rf build bin
+
+.PHONY: all deps check-deps demo install clean

@@ -1,0 +1,458 @@
+/*
+ * signer.h over libp11: a fresh PKCS#11 session for every use.
+ *
+ * The module is loaded once per process.  Everything else (slot list,
+ * session, login, key objects, EVP_PKEYs) lives in a signer_session
+ * and is gone when it closes.  All sessions are serialised by the
+ * token lock (see hsm_lock.h for why).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libp11.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+
+#include "config.h"
+#include "hsm_lock.h"
+#include "log.h"
+#include "signer.h"
+
+#define SIGNER_PIN_MAX		256
+#define SIGNER_PROBE_LEN	32
+
+/* PKCS#11 return values that libp11 leaves as OpenSSL reason codes. */
+#define SIGNER_CKR_PIN_INCORRECT	0xa0UL
+#define SIGNER_CKR_PIN_INVALID		0xa1UL
+#define SIGNER_CKR_PIN_LEN_RANGE	0xa2UL
+#define SIGNER_CKR_PIN_EXPIRED		0xa3UL
+#define SIGNER_CKR_PIN_LOCKED		0xa4UL
+
+static const char *const signer_role_names[SIGNER_ROLE__MAX] = {
+	[SIGNER_ROLE_CA] = "CA",
+	[SIGNER_ROLE_RA] = "RA",
+};
+
+struct signer {
+	const struct hsm_config	*cfg;
+	PKCS11_CTX		*ctx;
+	struct hsm_lock		*lock;
+	char			*pin;
+	X509			*certs[SIGNER_ROLE__MAX];
+	/*
+	 * Set under the lock when the token refused the PIN: retrying
+	 * on every request would lock a real HSM's user PIN.
+	 */
+	int			 pin_rejected;
+};
+
+struct signer_session {
+	struct signer	*sg;
+	PKCS11_SLOT	*slots;
+	unsigned int	 nslots;
+	PKCS11_SLOT	*slot;
+	PKCS11_KEY	*keys;		/* owned by the slot's token */
+	unsigned int	 nkeys;
+	EVP_PKEY	*pkeys[SIGNER_ROLE__MAX];
+};
+
+/* Reads the PIN from the configured file or environment variable. */
+static char *
+signer_pin_read(const struct hsm_config *cfg)
+{
+	char		 buf[SIGNER_PIN_MAX + 2];
+	const char	*v;
+	char		*pin = NULL;
+	struct stat	 st;
+	ssize_t		 n;
+	size_t		 len;
+	int		 fd = -1;
+
+	if (cfg->pin_env != NULL) {
+		if ((v = getenv(cfg->pin_env)) == NULL || *v == '\0') {
+			log_error("PIN environment variable %s is not set",
+			    cfg->pin_env);
+			return NULL;
+		}
+		len = strlen(v);
+		if (len > SIGNER_PIN_MAX) {
+			log_error("PIN in %s is too long", cfg->pin_env);
+			return NULL;
+		}
+		memcpy(buf, v, len);
+	} else {
+		if ((fd = open(cfg->pin_file, O_RDONLY | O_CLOEXEC)) == -1) {
+			log_error("PIN file %s: %s", cfg->pin_file,
+			    strerror(errno));
+			return NULL;
+		}
+		if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
+			log_warnx("PIN file %s is accessible to group or "
+			    "others; chmod 600 it", cfg->pin_file);
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+		if (n < 0 || (size_t)n > SIGNER_PIN_MAX) {
+			log_error("PIN file %s: %s", cfg->pin_file, n < 0 ?
+			    strerror(errno) : "too long");
+			goto out;
+		}
+		len = (size_t)n;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (len == 0) {
+		log_error("the PIN is empty");
+		goto out;
+	}
+	if ((pin = malloc(len + 1)) == NULL) {
+		log_error("%s: out of memory", __func__);
+		goto out;
+	}
+	memcpy(pin, buf, len);
+	pin[len] = '\0';
+ out:
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return pin;
+}
+
+struct signer *
+signer_new(const struct hsm_config *cfg, X509 *ca_cert, X509 *ra_cert)
+{
+	struct signer	*sg;
+	size_t		 i;
+
+	if ((sg = calloc(1, sizeof(*sg))) == NULL) {
+		log_error("%s: out of memory", __func__);
+		return NULL;
+	}
+	sg->cfg = cfg;
+	sg->certs[SIGNER_ROLE_CA] = ca_cert;
+	sg->certs[SIGNER_ROLE_RA] = ra_cert;
+	if ((cfg->ca_key.token_label != NULL &&
+	    strcmp(cfg->ca_key.token_label, cfg->token_label) != 0) ||
+	    (cfg->ra_key.token_label != NULL &&
+	    strcmp(cfg->ra_key.token_label, cfg->token_label) != 0)) {
+		log_error("a key URI names a token other than hsm.token "
+		    "\"%s\"", cfg->token_label);
+		goto fail;
+	}
+	if ((sg->pin = signer_pin_read(cfg)) == NULL)
+		goto fail;
+	if ((sg->lock = hsm_lock_new(cfg->lock_file)) == NULL)
+		goto fail;
+	/* Modules such as SoftHSM read their settings at C_Initialize. */
+	for (i = 0; i < cfg->n_env; i++)
+		if (setenv(cfg->env[i].name, cfg->env[i].value, 1) == -1) {
+			log_error("setenv %s: %s", cfg->env[i].name,
+			    strerror(errno));
+			goto fail;
+		}
+	if ((sg->ctx = PKCS11_CTX_new()) == NULL) {
+		log_ssl("PKCS11_CTX_new");
+		goto fail;
+	}
+	if (hsm_lock_acquire(sg->lock, cfg->lock_timeout) == -1)
+		goto fail;
+	if (PKCS11_CTX_load(sg->ctx, cfg->module) != 0) {
+		hsm_lock_release(sg->lock);
+		log_ssl("cannot load PKCS#11 module %s", cfg->module);
+		PKCS11_CTX_free(sg->ctx);
+		sg->ctx = NULL;
+		goto fail;
+	}
+	hsm_lock_release(sg->lock);
+	return sg;
+ fail:
+	signer_free(sg);
+	return NULL;
+}
+
+void
+signer_free(struct signer *sg)
+{
+	if (sg == NULL)
+		return;
+	if (sg->ctx != NULL) {
+		PKCS11_CTX_unload(sg->ctx);
+		PKCS11_CTX_free(sg->ctx);
+	}
+	hsm_lock_free(sg->lock);
+	if (sg->pin != NULL) {
+		OPENSSL_cleanse(sg->pin, strlen(sg->pin));
+		free(sg->pin);
+	}
+	free(sg);
+}
+
+X509 *
+signer_get0_cert(const struct signer *sg, enum signer_role role)
+{
+	return sg->certs[role];
+}
+
+/* Tells whether the last failure was the token refusing our PIN. */
+static int
+signer_pin_refused(void)
+{
+	unsigned long	e, r;
+
+	while ((e = ERR_peek_error()) != 0) {
+		r = (unsigned long)ERR_GET_REASON(e);
+		if (r == SIGNER_CKR_PIN_INCORRECT ||
+		    r == SIGNER_CKR_PIN_INVALID ||
+		    r == SIGNER_CKR_PIN_LEN_RANGE ||
+		    r == SIGNER_CKR_PIN_EXPIRED ||
+		    r == SIGNER_CKR_PIN_LOCKED)
+			return 1;
+		ERR_get_error();
+	}
+	return 0;
+}
+
+static PKCS11_SLOT *
+signer_find_token(struct signer_session *ss)
+{
+	const char	*want = ss->sg->cfg->token_label;
+	PKCS11_SLOT	*slot;
+	unsigned int	 i;
+
+	for (i = 0; i < ss->nslots; i++) {
+		slot = &ss->slots[i];
+		if (slot->token != NULL && slot->token->initialized &&
+		    slot->token->label != NULL &&
+		    strcmp(slot->token->label, want) == 0)
+			return slot;
+	}
+	log_error("no initialized token labelled \"%s\" in %u slot(s)",
+	    want, ss->nslots);
+	return NULL;
+}
+
+struct signer_session *
+signer_session_open(struct signer *sg)
+{
+	struct signer_session	*ss;
+
+	if ((ss = calloc(1, sizeof(*ss))) == NULL) {
+		log_error("%s: out of memory", __func__);
+		return NULL;
+	}
+	ss->sg = sg;
+	if (hsm_lock_acquire(sg->lock, sg->cfg->lock_timeout) == -1) {
+		free(ss);
+		return NULL;
+	}
+	if (sg->pin_rejected) {
+		log_error("the token refused the PIN earlier; not trying "
+		    "again so as not to lock it: fix the PIN and restart");
+		goto fail;
+	}
+	if (PKCS11_enumerate_slots(sg->ctx, &ss->slots, &ss->nslots) != 0) {
+		log_ssl("PKCS11_enumerate_slots");
+		ss->slots = NULL;
+		goto fail;
+	}
+	if ((ss->slot = signer_find_token(ss)) == NULL)
+		goto fail;
+	if (PKCS11_open_session(ss->slot, 0) != 0) {
+		log_ssl("PKCS11_open_session on token \"%s\"",
+		    sg->cfg->token_label);
+		goto fail;
+	}
+	if (PKCS11_login(ss->slot, 0, sg->pin) != 0) {
+		if (signer_pin_refused()) {
+			sg->pin_rejected = 1;
+			log_ssl("token \"%s\" refused the PIN",
+			    sg->cfg->token_label);
+		} else
+			log_ssl("login to token \"%s\"",
+			    sg->cfg->token_label);
+		goto fail;
+	}
+	return ss;
+ fail:
+	signer_session_close(ss);
+	return NULL;
+}
+
+static int
+signer_key_matches(const PKCS11_KEY *key, const struct keyref *ref)
+{
+	if (ref->label != NULL &&
+	    (key->label == NULL || strcmp(key->label, ref->label) != 0))
+		return 0;
+	if (ref->id_len > 0 && (key->id_len != ref->id_len ||
+	    memcmp(key->id, ref->id, ref->id_len) != 0))
+		return 0;
+	return 1;
+}
+
+EVP_PKEY *
+signer_session_get0_key(struct signer_session *ss, enum signer_role role)
+{
+	const struct keyref	*ref;
+	PKCS11_KEY		*found = NULL;
+	unsigned int		 i;
+
+	if (ss->pkeys[role] != NULL)
+		return ss->pkeys[role];
+	ref = role == SIGNER_ROLE_CA ? &ss->sg->cfg->ca_key :
+	    &ss->sg->cfg->ra_key;
+	if (ss->keys == NULL && PKCS11_enumerate_keys(ss->slot->token,
+	    &ss->keys, &ss->nkeys) != 0) {
+		log_ssl("PKCS11_enumerate_keys");
+		ss->keys = NULL;
+		return NULL;
+	}
+	for (i = 0; i < ss->nkeys; i++) {
+		if (!ss->keys[i].isPrivate ||
+		    !signer_key_matches(&ss->keys[i], ref))
+			continue;
+		if (found != NULL) {
+			log_error("%s key reference matches more than one "
+			    "private key; add id= to the URI",
+			    signer_role_names[role]);
+			return NULL;
+		}
+		found = &ss->keys[i];
+	}
+	if (found == NULL) {
+		log_error("%s private key (%s%s) not found on token \"%s\"",
+		    signer_role_names[role], ref->label ? "object=" : "id",
+		    ref->label ? ref->label : "", ss->sg->cfg->token_label);
+		return NULL;
+	}
+	if ((ss->pkeys[role] = PKCS11_get_private_key(found)) == NULL)
+		log_ssl("PKCS11_get_private_key (%s)",
+		    signer_role_names[role]);
+	return ss->pkeys[role];
+}
+
+void
+signer_session_close(struct signer_session *ss)
+{
+	int	i;
+
+	if (ss == NULL)
+		return;
+	/* EVP_PKEYs refer to the slots: free them first. */
+	for (i = 0; i < SIGNER_ROLE__MAX; i++)
+		EVP_PKEY_free(ss->pkeys[i]);
+	if (ss->slots != NULL)
+		PKCS11_release_all_slots(ss->sg->ctx, ss->slots, ss->nslots);
+	hsm_lock_release(ss->sg->lock);
+	free(ss);
+}
+
+/* Signs random bytes with key and checks them against the certificate. */
+static int
+signer_probe_sign(EVP_PKEY *key, X509 *cert, const char *role)
+{
+	EVP_MD_CTX	*mctx = NULL;
+	unsigned char	 data[SIGNER_PROBE_LEN], *sig = NULL;
+	size_t		 siglen = 0;
+	int		 rc = -1;
+
+	if (RAND_bytes(data, sizeof(data)) != 1 ||
+	    (mctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(mctx, NULL, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestSign(mctx, NULL, &siglen, data, sizeof(data)) != 1 ||
+	    (sig = OPENSSL_malloc(siglen)) == NULL ||
+	    EVP_DigestSign(mctx, sig, &siglen, data, sizeof(data)) != 1) {
+		log_ssl("%s key cannot sign", role);
+		goto out;
+	}
+	EVP_MD_CTX_free(mctx);
+	if ((mctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit(mctx, NULL, EVP_sha256(), NULL,
+	    X509_get0_pubkey(cert)) != 1 ||
+	    EVP_DigestVerify(mctx, sig, siglen, data, sizeof(data)) != 1) {
+		log_ssl("%s key in the token does not match the %s "
+		    "certificate", role, role);
+		goto out;
+	}
+	rc = 0;
+ out:
+	EVP_MD_CTX_free(mctx);
+	OPENSSL_free(sig);
+	return rc;
+}
+
+/* Encrypts to the certificate and decrypts with key, as requests do. */
+static int
+signer_probe_decrypt(EVP_PKEY *key, X509 *cert, const char *role)
+{
+	EVP_PKEY_CTX	*pctx = NULL;
+	unsigned char	 data[SIGNER_PROBE_LEN], *enc = NULL, *dec = NULL;
+	size_t		 enclen = 0, declen = 0;
+	int		 rc = -1;
+
+	if (RAND_bytes(data, sizeof(data)) != 1 ||
+	    (pctx = EVP_PKEY_CTX_new(X509_get0_pubkey(cert), NULL)) == NULL ||
+	    EVP_PKEY_encrypt_init(pctx) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1 ||
+	    EVP_PKEY_encrypt(pctx, NULL, &enclen, data, sizeof(data)) != 1 ||
+	    (enc = OPENSSL_malloc(enclen)) == NULL ||
+	    EVP_PKEY_encrypt(pctx, enc, &enclen, data, sizeof(data)) != 1) {
+		log_ssl("%s certificate cannot encrypt", role);
+		goto out;
+	}
+	EVP_PKEY_CTX_free(pctx);
+	if ((pctx = EVP_PKEY_CTX_new(key, NULL)) == NULL ||
+	    EVP_PKEY_decrypt_init(pctx) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1 ||
+	    EVP_PKEY_decrypt(pctx, NULL, &declen, enc, enclen) != 1 ||
+	    (dec = OPENSSL_malloc(declen)) == NULL ||
+	    EVP_PKEY_decrypt(pctx, dec, &declen, enc, enclen) != 1) {
+		log_ssl("%s key cannot decrypt", role);
+		goto out;
+	}
+	if (declen != sizeof(data) || CRYPTO_memcmp(dec, data, declen) != 0) {
+		log_error("%s key decrypts to the wrong plaintext", role);
+		goto out;
+	}
+	rc = 0;
+ out:
+	EVP_PKEY_CTX_free(pctx);
+	OPENSSL_free(enc);
+	OPENSSL_free(dec);
+	return rc;
+}
+
+int
+signer_check_keys(struct signer *sg)
+{
+	struct signer_session	*ss;
+	EVP_PKEY		*key;
+	int			 role, rc = -1;
+
+	if ((ss = signer_session_open(sg)) == NULL)
+		return -1;
+	for (role = 0; role < SIGNER_ROLE__MAX; role++) {
+		if ((key = signer_session_get0_key(ss, role)) == NULL ||
+		    signer_probe_sign(key, sg->certs[role],
+		    signer_role_names[role]) == -1)
+			goto out;
+	}
+	if (EVP_PKEY_get_base_id(X509_get0_pubkey(
+	    sg->certs[SIGNER_ROLE_RA])) != EVP_PKEY_RSA) {
+		log_error("the RA certificate must hold an RSA key: "
+		    "requests are encrypted to it");
+		goto out;
+	}
+	if (signer_probe_decrypt(signer_session_get0_key(ss,
+	    SIGNER_ROLE_RA), sg->certs[SIGNER_ROLE_RA], "RA") == -1)
+		goto out;
+	rc = 0;
+ out:
+	signer_session_close(ss);
+	return rc;
+}

@@ -1,0 +1,23 @@
+/*
+ * Challenge passwords are kept only as salted scrypt hashes in the
+ * form "$scrypt$ln=15,r=8,p=1$<salt b64>$<hash b64>".
+ */
+#ifndef SCEPD_CHALLENGE_H
+#define SCEPD_CHALLENGE_H
+
+#include <stddef.h>
+
+#define CHALLENGE_MAX_LEN	255	/* PKCS#9 challengePassword bound */
+
+/* Hashes secret with a fresh salt; the caller frees the result. */
+char	*challenge_hash_new(const char *secret, size_t len);
+/* Checks that hash is well formed, with parameters we accept. */
+int	 challenge_hash_check(const char *hash);
+/*
+ * Returns 0 if candidate matches hash, -1 if not or on error.  The
+ * comparison takes the same time wherever the first difference is.
+ */
+int	 challenge_verify(const char *hash, const char *candidate,
+	    size_t len);
+
+#endif

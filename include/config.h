@@ -1,0 +1,68 @@
+/*
+ * scepd.conf: the one configuration file that scepd and scepctl read.
+ * libconfig syntax; every relative path is taken relative to the
+ * directory of the file itself.
+ */
+#ifndef SCEPD_CONFIG_H
+#define SCEPD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keyref.h"
+
+#define CONFIG_DEFAULT_LISTEN		"127.0.0.1:8080"
+#define CONFIG_DEFAULT_WORKERS		4
+#define CONFIG_DEFAULT_MAX_BODY		65536
+#define CONFIG_DEFAULT_VALIDITY_DAYS	365
+#define CONFIG_DEFAULT_LOCK_TIMEOUT	30
+
+struct config_env {
+	char	*name;
+	char	*value;
+};
+
+struct hsm_config {
+	char			*module;	/* PKCS#11 module path */
+	char			*token_label;
+	char			*pin_file;	/* PIN from a file ... */
+	char			*pin_env;	/* ... or an environment variable */
+	struct keyref		 ca_key;
+	struct keyref		 ra_key;
+	char			*lock_file;	/* serialises all token work */
+	int			 lock_timeout;	/* seconds */
+	struct config_env	*env;		/* set before the module loads */
+	size_t			 n_env;
+};
+
+struct scepd_config {
+	char		*path;
+	char		*listen;		/* "ADDR:PORT" */
+	int		 workers;
+	size_t		 max_body;
+	char		*db_path;
+	struct hsm_config hsm;
+	char		*ca_cert_file;
+	char		*ra_cert_file;
+	int		 validity_days;
+	char		*challenge_hash;	/* "$scrypt$..." */
+	unsigned	 ciphers;		/* enum alg_cipher bits */
+	unsigned	 digests;		/* enum alg_digest bits */
+};
+
+/*
+ * Reads and validates path.  On failure returns NULL after writing
+ * "file:line: reason" to err.
+ */
+struct scepd_config	*config_load(const char *path, char *err,
+			    size_t errlen);
+void			 config_free(struct scepd_config *cfg);
+
+/*
+ * Splits "ADDR:PORT" or "[ADDR]:PORT" (numeric only).  Returns -1 on a
+ * malformed value.
+ */
+int	config_split_listen(const char *listen, char *host, size_t hostlen,
+	    uint16_t *port);
+
+#endif

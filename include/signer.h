@@ -1,0 +1,56 @@
+/*
+ * The only way to a private key.
+ *
+ * Keys are named by role.  Every use happens inside a signer session:
+ * signer_session_open() takes the token lock, enumerates the slots,
+ * finds the token, opens a PKCS#11 session and logs in;
+ * signer_session_close() frees every key object, closes every session
+ * and releases the lock.  Nothing of a session survives it, so the
+ * next request starts from scratch even if the HSM restarted.
+ *
+ * Code above this header sees OpenSSL objects and roles, never
+ * PKCS#11.
+ */
+#ifndef SCEPD_SIGNER_H
+#define SCEPD_SIGNER_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+struct hsm_config;
+
+enum signer_role {
+	SIGNER_ROLE_CA,		/* signs certificates */
+	SIGNER_ROLE_RA,		/* decrypts requests, signs CertReps */
+	SIGNER_ROLE__MAX
+};
+
+struct signer;
+struct signer_session;
+
+/*
+ * Loads the PKCS#11 module (once per process) and reads the PIN.  The
+ * certificates are borrowed for the lifetime of the signer.  Opens no
+ * session.  NULL on failure (logged).
+ */
+struct signer	*signer_new(const struct hsm_config *cfg, X509 *ca_cert,
+		    X509 *ra_cert);
+void		 signer_free(struct signer *sg);
+X509		*signer_get0_cert(const struct signer *sg, enum signer_role role);
+/*
+ * Opens a fresh session and proves that each role's key is present
+ * and matches its certificate, then closes it.  For start-up.
+ */
+int		 signer_check_keys(struct signer *sg);
+
+/* NULL (logged) if the token cannot be used right now. */
+struct signer_session *signer_session_open(struct signer *sg);
+/*
+ * Returns the role's private key, found on first use by label/CKA_ID.
+ * The key is borrowed: it is freed by signer_session_close().
+ */
+EVP_PKEY	*signer_session_get0_key(struct signer_session *ss,
+		    enum signer_role role);
+void		 signer_session_close(struct signer_session *ss);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * Salted scrypt hashes for challenge passwords (OpenSSL's KDF).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "challenge.h"
+#include "encode.h"
+#include "log.h"
+
+#define CHALLENGE_LOG_N		15	/* N = 2^15: 32 MiB, tens of ms */
+#define CHALLENGE_R		8
+#define CHALLENGE_P		1
+#define CHALLENGE_SALT_LEN	16
+#define CHALLENGE_HASH_LEN	32
+#define CHALLENGE_MAXMEM	(256UL * 1024 * 1024)
+#define CHALLENGE_PREFIX	"$scrypt$"
+
+struct challenge_params {
+	int		ln, r, p;
+	unsigned char	salt[CHALLENGE_SALT_LEN];
+	unsigned char	hash[CHALLENGE_HASH_LEN];
+};
+
+static int
+challenge_derive(const struct challenge_params *cp, const char *secret,
+    size_t len, unsigned char *out)
+{
+	if (EVP_PBE_scrypt(secret, len, cp->salt, sizeof(cp->salt),
+	    (uint64_t)1 << cp->ln, (uint64_t)cp->r, (uint64_t)cp->p,
+	    CHALLENGE_MAXMEM, out, CHALLENGE_HASH_LEN) != 1) {
+		log_ssl("%s: EVP_PBE_scrypt", __func__);
+		return -1;
+	}
+	return 0;
+}
+
+/* Decodes a base64 field that must be exactly want bytes long. */
+static int
+challenge_field(const char *b64, size_t b64len, unsigned char *out,
+    size_t want)
+{
+	unsigned char	*raw;
+	size_t		 len;
+	int		 rc = -1;
+
+	if ((raw = encode_base64_decode_new(b64, b64len, &len)) == NULL)
+		return -1;
+	if (len == want) {
+		memcpy(out, raw, want);
+		rc = 0;
+	}
+	free(raw);
+	return rc;
+}
+
+static int
+challenge_parse(const char *hash, struct challenge_params *cp)
+{
+	const char	*p, *salt, *sep;
+	int		 n = 0;
+
+	if (strncmp(hash, CHALLENGE_PREFIX, strlen(CHALLENGE_PREFIX)) != 0)
+		return -1;
+	p = hash + strlen(CHALLENGE_PREFIX);
+	if (sscanf(p, "ln=%d,r=%d,p=%d$%n", &cp->ln, &cp->r, &cp->p,
+	    &n) != 3 || n == 0)
+		return -1;
+	if (cp->ln < 10 || cp->ln > 20 || cp->r < 1 || cp->r > 32 ||
+	    cp->p < 1 || cp->p > 16)
+		return -1;
+	salt = p + n;
+	if ((sep = strchr(salt, '$')) == NULL)
+		return -1;
+	if (challenge_field(salt, (size_t)(sep - salt), cp->salt,
+	    sizeof(cp->salt)) == -1 ||
+	    challenge_field(sep + 1, strlen(sep + 1), cp->hash,
+	    sizeof(cp->hash)) == -1)
+		return -1;
+	return 0;
+}
+
+char *
+challenge_hash_new(const char *secret, size_t len)
+{
+	struct challenge_params	 cp = { CHALLENGE_LOG_N, CHALLENGE_R,
+				    CHALLENGE_P, { 0 }, { 0 } };
+	char			*salt64 = NULL, *hash64 = NULL, *out = NULL;
+
+	if (RAND_bytes(cp.salt, sizeof(cp.salt)) != 1) {
+		log_ssl("%s: RAND_bytes", __func__);
+		goto out;
+	}
+	if (challenge_derive(&cp, secret, len, cp.hash) == -1)
+		goto out;
+	if ((salt64 = encode_base64_new(cp.salt, sizeof(cp.salt))) == NULL ||
+	    (hash64 = encode_base64_new(cp.hash, sizeof(cp.hash))) == NULL)
+		goto out;
+	if (asprintf(&out, CHALLENGE_PREFIX "ln=%d,r=%d,p=%d$%s$%s", cp.ln,
+	    cp.r, cp.p, salt64, hash64) == -1)
+		out = NULL;
+ out:
+	OPENSSL_cleanse(&cp, sizeof(cp));
+	free(salt64);
+	free(hash64);
+	return out;
+}
+
+int
+challenge_hash_check(const char *hash)
+{
+	struct challenge_params	cp;
+
+	return challenge_parse(hash, &cp);
+}
+
+int
+challenge_verify(const char *hash, const char *candidate, size_t len)
+{
+	struct challenge_params	cp;
+	unsigned char		got[CHALLENGE_HASH_LEN];
+	int			rc = -1;
+
+	if (challenge_parse(hash, &cp) == -1) {
+		log_error("%s: malformed challenge hash", __func__);
+		return -1;
+	}
+	if (challenge_derive(&cp, candidate, len, got) == -1)
+		goto out;
+	if (CRYPTO_memcmp(got, cp.hash, sizeof(got)) == 0)
+		rc = 0;
+ out:
+	OPENSSL_cleanse(got, sizeof(got));
+	return rc;
+}
