@@ -28,6 +28,7 @@
 
 #define SIGNER_PIN_MAX		256
 #define SIGNER_PROBE_LEN	32
+#define SIGNER_OPEN_ATTEMPTS	2	/* the second after a module reload */
 
 /* PKCS#11 return values that libp11 leaves as OpenSSL reason codes. */
 #define SIGNER_CKR_PIN_INCORRECT	0xa0UL
@@ -123,6 +124,34 @@ signer_pin_read(const struct hsm_config *cfg)
 	return pin;
 }
 
+/* Creates the libp11 context and loads the module; -1 (logged). */
+static int
+signer_module_load(struct signer *sg)
+{
+	if ((sg->ctx = PKCS11_CTX_new()) == NULL) {
+		log_ssl("PKCS11_CTX_new");
+		return -1;
+	}
+	if (PKCS11_CTX_load(sg->ctx, sg->cfg->module) != 0) {
+		log_ssl("cannot load PKCS#11 module %s", sg->cfg->module);
+		PKCS11_CTX_free(sg->ctx);
+		sg->ctx = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* C_Finalize and unload; only with no session open. */
+static void
+signer_module_unload(struct signer *sg)
+{
+	if (sg->ctx == NULL)
+		return;
+	PKCS11_CTX_unload(sg->ctx);
+	PKCS11_CTX_free(sg->ctx);
+	sg->ctx = NULL;
+}
+
 struct signer *
 signer_new(const struct hsm_config *cfg, X509 *ca_cert, X509 *ra_cert)
 {
@@ -155,17 +184,10 @@ signer_new(const struct hsm_config *cfg, X509 *ca_cert, X509 *ra_cert)
 			    strerror(errno));
 			goto fail;
 		}
-	if ((sg->ctx = PKCS11_CTX_new()) == NULL) {
-		log_ssl("PKCS11_CTX_new");
-		goto fail;
-	}
 	if (hsm_lock_acquire(sg->lock, cfg->lock_timeout) == -1)
 		goto fail;
-	if (PKCS11_CTX_load(sg->ctx, cfg->module) != 0) {
+	if (signer_module_load(sg) == -1) {
 		hsm_lock_release(sg->lock);
-		log_ssl("cannot load PKCS#11 module %s", cfg->module);
-		PKCS11_CTX_free(sg->ctx);
-		sg->ctx = NULL;
 		goto fail;
 	}
 	hsm_lock_release(sg->lock);
@@ -180,10 +202,7 @@ signer_free(struct signer *sg)
 {
 	if (sg == NULL)
 		return;
-	if (sg->ctx != NULL) {
-		PKCS11_CTX_unload(sg->ctx);
-		PKCS11_CTX_free(sg->ctx);
-	}
+	signer_module_unload(sg);
 	hsm_lock_free(sg->lock);
 	if (sg->pin != NULL) {
 		OPENSSL_cleanse(sg->pin, strlen(sg->pin));
@@ -236,10 +255,61 @@ signer_find_token(struct signer_session *ss)
 	return NULL;
 }
 
+/* Finds the token, opens a session and logs in; -1 (logged). */
+static int
+signer_session_start(struct signer_session *ss)
+{
+	struct signer	*sg = ss->sg;
+
+	if (PKCS11_enumerate_slots(sg->ctx, &ss->slots, &ss->nslots) != 0) {
+		log_ssl("PKCS11_enumerate_slots");
+		ss->slots = NULL;
+		return -1;
+	}
+	if ((ss->slot = signer_find_token(ss)) == NULL)
+		return -1;
+	if (PKCS11_open_session(ss->slot, 0) != 0) {
+		log_ssl("PKCS11_open_session on token \"%s\"",
+		    sg->cfg->token_label);
+		return -1;
+	}
+	if (PKCS11_login(ss->slot, 0, sg->pin) != 0) {
+		if (signer_pin_refused()) {
+			sg->pin_rejected = 1;
+			log_ssl("token \"%s\" refused the PIN",
+			    sg->cfg->token_label);
+		} else
+			log_ssl("login to token \"%s\"",
+			    sg->cfg->token_label);
+		return -1;
+	}
+	return 0;
+}
+
+/* Closes every session of the module and frees the slot list. */
+static void
+signer_session_release(struct signer_session *ss)
+{
+	int	i;
+
+	/* EVP_PKEYs refer to the slots: free them first. */
+	for (i = 0; i < SIGNER_ROLE__MAX; i++) {
+		EVP_PKEY_free(ss->pkeys[i]);
+		ss->pkeys[i] = NULL;
+	}
+	if (ss->slots != NULL)
+		PKCS11_release_all_slots(ss->sg->ctx, ss->slots, ss->nslots);
+	ss->slots = NULL;
+	ss->slot = NULL;
+	ss->keys = NULL;
+	ss->nkeys = 0;
+}
+
 struct signer_session *
 signer_session_open(struct signer *sg)
 {
 	struct signer_session	*ss;
+	int			 attempt;
 
 	if ((ss = calloc(1, sizeof(*ss))) == NULL) {
 		log_error("%s: out of memory", __func__);
@@ -250,36 +320,30 @@ signer_session_open(struct signer *sg)
 		free(ss);
 		return NULL;
 	}
-	if (sg->pin_rejected) {
-		log_error("the token refused the PIN earlier; not trying "
-		    "again so as not to lock it: fix the PIN and restart");
-		goto fail;
+	for (attempt = 0; attempt < SIGNER_OPEN_ATTEMPTS; attempt++) {
+		if (sg->pin_rejected) {
+			log_error("the token refused the PIN earlier; not "
+			    "trying again so as not to lock it: fix the PIN "
+			    "and restart");
+			break;
+		}
+		if (sg->ctx == NULL && signer_module_load(sg) == -1)
+			break;
+		if (signer_session_start(ss) == 0)
+			return ss;
+		signer_session_release(ss);
+		if (sg->pin_rejected)
+			break;
+		/*
+		 * The token or the HSM behind the module may have gone
+		 * away and come back: modules recover only through
+		 * C_Finalize and C_Initialize, as after a restart.
+		 */
+		log_warnx("reloading PKCS#11 module %s", sg->cfg->module);
+		signer_module_unload(sg);
 	}
-	if (PKCS11_enumerate_slots(sg->ctx, &ss->slots, &ss->nslots) != 0) {
-		log_ssl("PKCS11_enumerate_slots");
-		ss->slots = NULL;
-		goto fail;
-	}
-	if ((ss->slot = signer_find_token(ss)) == NULL)
-		goto fail;
-	if (PKCS11_open_session(ss->slot, 0) != 0) {
-		log_ssl("PKCS11_open_session on token \"%s\"",
-		    sg->cfg->token_label);
-		goto fail;
-	}
-	if (PKCS11_login(ss->slot, 0, sg->pin) != 0) {
-		if (signer_pin_refused()) {
-			sg->pin_rejected = 1;
-			log_ssl("token \"%s\" refused the PIN",
-			    sg->cfg->token_label);
-		} else
-			log_ssl("login to token \"%s\"",
-			    sg->cfg->token_label);
-		goto fail;
-	}
-	return ss;
- fail:
-	signer_session_close(ss);
+	hsm_lock_release(sg->lock);
+	free(ss);
 	return NULL;
 }
 
@@ -339,15 +403,9 @@ signer_session_get0_key(struct signer_session *ss, enum signer_role role)
 void
 signer_session_close(struct signer_session *ss)
 {
-	int	i;
-
 	if (ss == NULL)
 		return;
-	/* EVP_PKEYs refer to the slots: free them first. */
-	for (i = 0; i < SIGNER_ROLE__MAX; i++)
-		EVP_PKEY_free(ss->pkeys[i]);
-	if (ss->slots != NULL)
-		PKCS11_release_all_slots(ss->sg->ctx, ss->slots, ss->nslots);
+	signer_session_release(ss);
 	hsm_lock_release(ss->sg->lock);
 	free(ss);
 }

@@ -17,6 +17,8 @@ struct http_server;
 /* Starts serving on listen ("ADDR:PORT"); NULL on failure (logged). */
 struct http_server	*http_start(struct service *svc, const char *listen,
 			    int workers, size_t max_body);
+/* The port actually bound (useful with port 0). */
+unsigned int		 http_bound_port(struct http_server *hs);
 /*
  * Stops accepting, lets in-flight requests finish (bounded), then
  * stops.

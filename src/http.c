@@ -312,8 +312,18 @@ http_start(struct service *svc, const char *listen, int workers,
 		free(hs);
 		return NULL;
 	}
-	log_info("listening on %s with %d worker thread(s)", listen, workers);
+	log_info("listening on %s port %u with %d worker thread(s)", host,
+	    http_bound_port(hs), workers);
 	return hs;
+}
+
+unsigned int
+http_bound_port(struct http_server *hs)
+{
+	const union MHD_DaemonInfo	*di;
+
+	di = MHD_get_daemon_info(hs->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	return di ? di->port : 0;
 }
 
 void

@@ -342,66 +342,63 @@ pkiop_outcome(const struct pkiop *op)
 
 /* Makes the outcome durable; -1 means the answer must not be sent. */
 static int
-pkiop_record(struct pkiop *op, int sent_ok)
+pkiop_record(struct pkiop *op)
 {
 	struct store_event	 ev;
 	struct store_cert	 sc;
 	enum store_txn_state	 state;
-	const char		*outcome;
 
-	outcome = sent_ok ? pkiop_outcome(op) : "failed";
 	memset(&ev, 0, sizeof(ev));
 	ev.txid = op->req->txid;
 	ev.msgtype = scep_msgtype_name(op->req->msgtype);
 	ev.client = op->client;
-	ev.outcome = outcome;
-	ev.failinfo = op->decision == PKIOP_FAIL ?
-	    scep_failinfo_name(op->fail) : NULL;
-	ev.reason = op->decision == PKIOP_FAIL ? op->fail_text :
-	    (sent_ok ? NULL : "HSM unavailable");
-	ev.serial = op->decision == PKIOP_ISSUE && sent_ok ? op->serial_hex :
-	    NULL;
+	ev.outcome = pkiop_outcome(op);
+	if (op->decision == PKIOP_FAIL) {
+		ev.failinfo = op->fail == SCEP_FAIL_NONE ? NULL :
+		    scep_failinfo_name(op->fail);
+		ev.reason = op->fail_text;
+	}
+	if (op->decision == PKIOP_ISSUE)
+		ev.serial = op->serial_hex;
 	if (!op->txn_open)
 		return store_event_add(op->svc->store, &ev);
-	if (sent_ok && op->decision == PKIOP_ISSUE) {
-		if ((op->cert_der_len = i2d_X509(op->cert,
-		    &op->cert_der)) <= 0) {
-			log_ssl("i2d_X509");
-			return -1;
-		}
-		memset(&sc, 0, sizeof(sc));
-		sc.serial = op->serial_hex;
-		sc.subject = op->subject;
-		sc.not_before = certbuild_time(X509_get0_notBefore(op->cert));
-		sc.not_after = certbuild_time(X509_get0_notAfter(op->cert));
-		sc.der = op->cert_der;
-		sc.der_len = (size_t)op->cert_der_len;
-		state = STORE_TXN_ISSUED;
-		return store_txn_finish(op->svc->store, &op->txn, state, &sc,
+	if (op->decision != PKIOP_ISSUE) {
+		state = op->internal ? STORE_TXN_FAILED : STORE_TXN_REJECTED;
+		return store_txn_finish(op->svc->store, &op->txn, state, NULL,
 		    &ev);
 	}
-	state = strcmp(outcome, "rejected") == 0 ? STORE_TXN_REJECTED :
-	    STORE_TXN_FAILED;
-	return store_txn_finish(op->svc->store, &op->txn, state, NULL, &ev);
+	if ((op->cert_der_len = i2d_X509(op->cert, &op->cert_der)) <= 0) {
+		log_ssl("i2d_X509");
+		return -1;
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.serial = op->serial_hex;
+	sc.subject = op->subject;
+	sc.not_before = certbuild_time(X509_get0_notBefore(op->cert));
+	sc.not_after = certbuild_time(X509_get0_notAfter(op->cert));
+	sc.der = op->cert_der;
+	sc.der_len = (size_t)op->cert_der_len;
+	return store_txn_finish(op->svc->store, &op->txn, STORE_TXN_ISSUED,
+	    &sc, &ev);
 }
 
+/* The request's one log line: who, what, and how it ended. */
 static void
-pkiop_log(const struct pkiop *op, const char *outcome)
+pkiop_log(const struct pkiop *op)
 {
-	if (op->decision == PKIOP_FAIL)
-		log_info("txid=%s client=%s msgtype=%s subject=\"%s\" "
-		    "outcome=%s failInfo=%s reason=\"%s\"", op->req->txid,
-		    op->client, scep_msgtype_name(op->req->msgtype),
-		    op->subject, outcome, scep_failinfo_name(op->fail),
+	char	detail[SCEP_FAIL_TEXT_MAX + 64] = "";
+
+	if (op->decision == PKIOP_FAIL && op->fail != SCEP_FAIL_NONE)
+		snprintf(detail, sizeof(detail), " failInfo=%s reason=\"%s\"",
+		    scep_failinfo_name(op->fail), op->fail_text);
+	else if (op->decision == PKIOP_FAIL)
+		snprintf(detail, sizeof(detail), " reason=\"%s\"",
 		    op->fail_text);
-	else
-		log_info("txid=%s client=%s msgtype=%s subject=\"%s\" "
-		    "outcome=%s%s%s", op->req->txid, op->client,
-		    scep_msgtype_name(op->req->msgtype), op->subject, outcome,
-		    op->serial_hex && op->decision == PKIOP_ISSUE ?
-		    " serial=" : "",
-		    op->serial_hex && op->decision == PKIOP_ISSUE ?
-		    op->serial_hex : "");
+	else if (op->decision == PKIOP_ISSUE)
+		snprintf(detail, sizeof(detail), " serial=%s", op->serial_hex);
+	log_info("txid=%s client=%s msgtype=%s subject=\"%s\" outcome=%s%s",
+	    op->req->txid, op->client, scep_msgtype_name(op->req->msgtype),
+	    op->subject, pkiop_outcome(op), detail);
 }
 
 static void
@@ -424,6 +421,7 @@ service_pkioperation(struct service *svc, const unsigned char *der,
 	unsigned char	*content = NULL, *rep = NULL;
 	size_t		 content_len = 0, rep_len = 0;
 	char		 why[SCEP_FAIL_TEXT_MAX];
+	const char	*no_answer = NULL;
 	struct store_event ev;
 
 	memset(&op, 0, sizeof(op));
@@ -445,6 +443,8 @@ service_pkioperation(struct service *svc, const unsigned char *der,
 			service_text(r, 400, why);
 		return;
 	}
+	log_debug("txid=%s client=%s msgtype=%s received", op.req->txid,
+	    client, scep_msgtype_name(op.req->msgtype));
 	if (op.req->fail != SCEP_FAIL_NONE)
 		pkiop_fail(&op, op.req->fail, op.req->fail_text);
 	else if ((content = pkiop_decrypt(&op, &content_len)) != NULL) {
@@ -459,29 +459,32 @@ service_pkioperation(struct service *svc, const unsigned char *der,
 		OPENSSL_cleanse(content, content_len);
 		free(content);
 	}
-	if (!op.hsm_down && pkiop_sign(&op, &rep, &rep_len) == -1 &&
-	    !op.hsm_down)
-		pkiop_internal_error(&op);
-	if (op.hsm_down || rep == NULL) {
-		pkiop_log(&op, "failed");
-		if (pkiop_record(&op, 0) == -1)
-			log_error("txid=%s: the outcome could not be recorded",
-			    op.req->txid);
-		service_text(r, 503, "the HSM is unavailable; try again later");
-	} else if (pkiop_record(&op, 1) == -1) {
+	if (op.hsm_down)
+		no_answer = "HSM unavailable";
+	else if (pkiop_sign(&op, &rep, &rep_len) == -1)
+		no_answer = op.hsm_down ? "HSM unavailable" :
+		    "the CertRep could not be built";
+	if (no_answer != NULL) {
+		/* No CertRep can be signed: the client retries later. */
+		pkiop_fail(&op, SCEP_FAIL_NONE, no_answer);
+		op.internal = 1;
+	}
+	if (pkiop_record(&op) == -1) {
 		log_error("txid=%s: not answered: the outcome could not be "
 		    "recorded", op.req->txid);
 		service_text(r, 500, "internal error: nothing was issued");
+	} else if (no_answer != NULL) {
+		pkiop_log(&op);
+		service_text(r, 503, "cannot answer now (HSM unavailable); "
+		    "try again later");
+	} else if ((r->body = malloc(rep_len)) == NULL) {
+		service_text(r, 500, "out of memory");
 	} else {
-		pkiop_log(&op, pkiop_outcome(&op));
+		pkiop_log(&op);
+		memcpy(r->body, rep, rep_len);
+		r->body_len = rep_len;
 		r->http_status = 200;
 		r->content_type = "application/x-pki-message";
-		if ((r->body = malloc(rep_len)) == NULL)
-			service_text(r, 500, "out of memory");
-		else {
-			memcpy(r->body, rep, rep_len);
-			r->body_len = rep_len;
-		}
 	}
 	OPENSSL_free(rep);
 	pkiop_clear(&op);

@@ -1,4 +1,63 @@
-# Tests: included by the top-level Makefile.
-check:
-	@echo "tests not written yet"; exit 1
-.PHONY: check
+# Tests, included by the top-level Makefile.
+#
+#   make check       unit tests, unit tests under ASan+UBSan, integration
+#   make unit        unit tests only
+#   make unit-asan   unit tests built with -fsanitize=address,undefined
+#   make integ       integration tests (real SoftHSM2 token, real clients)
+#   make valgrind    unit tests under valgrind
+
+UNIT_NAMES	= $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
+TEST_PKGS	= cmocka libcurl
+TEST_CFLAGS	= $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS	= $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+LIB_SRCS	= $(COMMON) $(SERVER) $(ADMIN)
+SAN_FLAGS	= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+		  -fno-sanitize-recover=all
+
+# $(1): build directory, $(2): extra compiler flags.
+define unit_build
+$(1)/obj/%.o: %.c $$(wildcard include/*.h src/*.h tests/unit/*.h)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $(2) $$(TEST_CFLAGS) -Itests/unit -c -o $$@ $$<
+
+$(1)/libscepd.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+$(1)/tests/test_%: $(1)/obj/tests/unit/test_%.o $(1)/obj/tests/unit/testutil.o $(1)/libscepd.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) -o $$@ $$^ $$(TEST_LIBS) $$(LDLIBS)
+endef
+
+$(eval $(call unit_build,build/unit,))
+$(eval $(call unit_build,build/asan,$(SAN_FLAGS)))
+
+UNIT_BINS	= $(addprefix build/unit/tests/test_,$(UNIT_NAMES))
+ASAN_BINS	= $(addprefix build/asan/tests/test_,$(UNIT_NAMES))
+
+build/tests/sceptest: $(wildcard tests/client/*.c tests/client/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ \
+	    $(filter %.c,$^) $(shell pkg-config --cflags --libs libcrypto libcurl)
+
+unit: $(UNIT_BINS)
+	@tests/run-unit.sh $(UNIT_BINS)
+
+unit-asan: $(ASAN_BINS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    tests/run-unit.sh $(ASAN_BINS)
+
+valgrind: $(UNIT_BINS)
+	@tests/run-unit.sh --valgrind $(UNIT_BINS)
+
+integ: all build/tests/sceptest
+	@tests/integ/run.sh
+
+check: check-deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory integ
+
+.PHONY: unit unit-asan valgrind integ check

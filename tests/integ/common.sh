@@ -1,0 +1,108 @@
+# Sourced by every integration test: a private SoftHSM2 token in a
+# temporary directory (provisioned by `scepctl init`), the real scepd on
+# a free loopback port, and helpers to drive it with real clients.
+set -eu
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+SCEPD="$TOP/bin/scepd"
+SCEPCTL="$TOP/bin/scepctl"
+SCEPTEST="$TOP/build/tests/sceptest"
+SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
+SPY_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/scepd-integ.XXXXXX")
+CA="$WORK/ca"
+CHALLENGE=$(openssl rand -hex 12)
+SCEPD_PID=
+SCEPD_LOG="$WORK/scepd.log"
+URL=
+
+cleanup() {
+	rc=$?
+	[ -n "$SCEPD_PID" ] && kill -TERM "$SCEPD_PID" 2>/dev/null &&
+	    wait "$SCEPD_PID" 2>/dev/null
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -f "$SCEPD_LOG" ]; then
+		echo "--- last lines of the scepd log:" >&2
+		tail -n 25 "$SCEPD_LOG" >&2
+	fi
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+note() { echo "  $*"; }
+
+[ -x "$SCEPD" ] && [ -x "$SCEPCTL" ] || fail "build first: make"
+[ -f "$SOFTHSM_MODULE" ] || skip "SoftHSM2 is not installed"
+
+# init_ca [scepctl init options]: provisions $CA with $CHALLENGE.
+init_ca() {
+	"$SCEPCTL" init --dir "$CA" --challenge "$CHALLENGE" "$@" \
+	    >"$WORK/init.out" 2>"$WORK/init.err" ||
+	    { cat "$WORK/init.err" >&2; fail "scepctl init failed"; }
+}
+
+# start_scepd [config]: starts scepd on a free port, sets URL.
+start_scepd() {
+	conf=${1:-$CA/scepd.conf}
+	: >"$SCEPD_LOG"
+	"$SCEPD" --config "$conf" --listen 127.0.0.1:0 >>"$SCEPD_LOG" 2>&1 &
+	SCEPD_PID=$!
+	i=0
+	while ! grep -q 'ready' "$SCEPD_LOG"; do
+		kill -0 "$SCEPD_PID" 2>/dev/null ||
+		    { SCEPD_PID=; fail "scepd exited at start"; }
+		i=$((i + 1))
+		[ $i -lt 300 ] || fail "scepd did not start"
+		sleep 0.1
+	done
+	port=$(sed -n 's/.*listening on .* port \([0-9]*\) .*/\1/p' \
+	    "$SCEPD_LOG" | tail -n 1)
+	[ -n "$port" ] || fail "no port in the scepd log"
+	URL="http://127.0.0.1:$port/scep"
+}
+
+# stop_scepd: SIGTERM, and the exit status must be 0.
+stop_scepd() {
+	kill -TERM "$SCEPD_PID"
+	st=0
+	wait "$SCEPD_PID" || st=$?
+	SCEPD_PID=
+	[ "$st" -eq 0 ] || fail "scepd exited with status $st on SIGTERM"
+}
+
+# scepclient_enroll NAME CHALLENGE: enrolls with Debian's scepclient in
+# a fresh directory $WORK/NAME (it keeps its CSR in the working
+# directory).  Output in $WORK/NAME/out; returns scepclient's status.
+scepclient_enroll() {
+	d="$WORK/$1"
+	mkdir -p "$d"
+	(cd "$d" && scepclient -server-url "$URL" -challenge "$2" \
+	    -private-key k.pem -certificate c.pem -cn "$1" >out 2>&1)
+}
+
+# verify_cert FILE: the certificate chains to our CA.
+verify_cert() {
+	openssl verify -CAfile "$CA/ca.pem" "$1" >/dev/null 2>&1 ||
+	    fail "$1 does not verify against the CA"
+}
+
+serial_of() {
+	openssl x509 -in "$1" -noout -serial | sed 's/serial=//' |
+	    tr 'A-F' 'a-f'
+}
+
+# http_status METHOD QUERY [curl args]: prints the HTTP status code.
+http_status() {
+	method=$1 query=$2
+	shift 2
+	curl -s -o "$WORK/body" -w '%{http_code}' -X "$method" \
+	    "$URL?$query" "$@"
+}
+
+cert_count() {
+	"$SCEPCTL" cert list --config "$CA/scepd.conf" | tail -n +2 | wc -l
+}
