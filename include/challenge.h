@@ -20,4 +20,19 @@ int	 challenge_hash_check(const char *hash);
 int	 challenge_verify(const char *hash, const char *candidate,
 	    size_t len);
 
+/*
+ * Checks candidates against one hash.  scrypt costs ~0.2 s of CPU by
+ * design, so once a candidate has matched, an HMAC of it under a
+ * random per-process key is kept and later candidates are compared
+ * with that first (in constant time); a non-matching candidate always
+ * pays the full scrypt.  The clear challenge is never kept.
+ */
+struct challenge_verifier;
+
+struct challenge_verifier *challenge_verifier_new(const char *hash);
+void	 challenge_verifier_free(struct challenge_verifier *cv);
+/* 0 if candidate matches, -1 if not or on error. */
+int	 challenge_verifier_check(struct challenge_verifier *cv,
+	    const char *candidate, size_t len);
+
 #endif

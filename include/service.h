@@ -12,6 +12,7 @@
 #include <openssl/types.h>
 #include <openssl/x509.h>
 
+struct challenge_verifier;
 struct scepd_config;
 struct signer;
 struct store;
@@ -22,6 +23,7 @@ struct service {
 	struct store			*store;
 	X509				*ca_cert;
 	X509				*ra_cert;
+	struct challenge_verifier	*challenge;
 	char				*caps;		/* GetCACaps body */
 	unsigned char			*cacert_der;	/* GetCACert body */
 	size_t				 cacert_len;

@@ -1,12 +1,14 @@
 /*
  * Salted scrypt hashes for challenge passwords (OpenSSL's KDF).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "challenge.h"
@@ -137,4 +139,76 @@ challenge_verify(const char *hash, const char *candidate, size_t len)
  out:
 	OPENSSL_cleanse(got, sizeof(got));
 	return rc;
+}
+
+#define CHALLENGE_MAC_LEN	32
+
+struct challenge_verifier {
+	char		*hash;
+	unsigned char	 key[32];		/* random, this process only */
+	unsigned char	 known[CHALLENGE_MAC_LEN];	/* HMAC of a match */
+	int		 have_known;
+	pthread_mutex_t	 mutex;
+};
+
+struct challenge_verifier *
+challenge_verifier_new(const char *hash)
+{
+	struct challenge_verifier	*cv;
+
+	if (challenge_hash_check(hash) == -1) {
+		log_error("%s: malformed challenge hash", __func__);
+		return NULL;
+	}
+	if ((cv = calloc(1, sizeof(*cv))) == NULL ||
+	    (cv->hash = strdup(hash)) == NULL ||
+	    RAND_bytes(cv->key, sizeof(cv->key)) != 1) {
+		log_ssl("%s", __func__);
+		if (cv != NULL)
+			free(cv->hash);
+		free(cv);
+		return NULL;
+	}
+	pthread_mutex_init(&cv->mutex, NULL);
+	return cv;
+}
+
+void
+challenge_verifier_free(struct challenge_verifier *cv)
+{
+	if (cv == NULL)
+		return;
+	pthread_mutex_destroy(&cv->mutex);
+	free(cv->hash);
+	OPENSSL_cleanse(cv, sizeof(*cv));
+	free(cv);
+}
+
+int
+challenge_verifier_check(struct challenge_verifier *cv,
+    const char *candidate, size_t len)
+{
+	unsigned char	mac[CHALLENGE_MAC_LEN];
+	unsigned int	maclen = sizeof(mac);
+	int		hit;
+
+	if (HMAC(EVP_sha256(), cv->key, sizeof(cv->key),
+	    (const unsigned char *)candidate, len, mac, &maclen) == NULL) {
+		log_ssl("%s: HMAC", __func__);
+		return -1;
+	}
+	pthread_mutex_lock(&cv->mutex);
+	hit = cv->have_known && CRYPTO_memcmp(mac, cv->known,
+	    sizeof(mac)) == 0;
+	pthread_mutex_unlock(&cv->mutex);
+	if (hit)
+		return 0;
+	if (challenge_verify(cv->hash, candidate, len) == -1)
+		return -1;
+	pthread_mutex_lock(&cv->mutex);
+	memcpy(cv->known, mac, sizeof(mac));
+	cv->have_known = 1;
+	pthread_mutex_unlock(&cv->mutex);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return 0;
 }

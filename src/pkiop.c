@@ -143,7 +143,7 @@ pkiop_check_challenge(struct pkiop *op)
 		return;
 	}
 	if (len > CHALLENGE_MAX_LEN ||
-	    challenge_verify(op->svc->cfg->challenge_hash, challenge,
+	    challenge_verifier_check(op->svc->challenge, challenge,
 	    len) == -1)
 		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST,
 		    "wrong challenge password");

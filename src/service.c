@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "alg.h"
+#include "challenge.h"
 #include "config.h"
 #include "files.h"
 #include "log.h"
@@ -108,6 +109,9 @@ service_new(const struct scepd_config *cfg)
 		    cfg->ca_cert_file);
 		goto fail;
 	}
+	if ((svc->challenge = challenge_verifier_new(cfg->challenge_hash)) ==
+	    NULL)
+		goto fail;
 	if ((svc->caps = service_caps_new(cfg)) == NULL ||
 	    service_cacert_init(svc) == -1)
 		goto fail;
@@ -136,6 +140,7 @@ service_free(struct service *svc)
 	signer_free(svc->signer);
 	X509_free(svc->ca_cert);
 	X509_free(svc->ra_cert);
+	challenge_verifier_free(svc->challenge);
 	free(svc->caps);
 	OPENSSL_free(svc->cacert_der);
 	if (svc->legacy != NULL)

@@ -61,3 +61,8 @@ check: check-deps
 	@$(MAKE) --no-print-directory integ
 
 .PHONY: unit unit-asan valgrind integ check
+
+bench: all
+	@tests/bench/enroll-bench.sh
+
+.PHONY: bench

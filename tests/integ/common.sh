@@ -13,6 +13,7 @@ SPY_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/scepd-integ.XXXXXX")
 CA="$WORK/ca"
 CHALLENGE=$(openssl rand -hex 12)
+SCEPD_WRAP=		# e.g. a valgrind command line
 SCEPD_PID=
 SCEPD_LOG="$WORK/scepd.log"
 URL=
@@ -49,14 +50,16 @@ init_ca() {
 start_scepd() {
 	conf=${1:-$CA/scepd.conf}
 	: >"$SCEPD_LOG"
-	"$SCEPD" --config "$conf" --listen 127.0.0.1:0 >>"$SCEPD_LOG" 2>&1 &
+	# shellcheck disable=SC2086
+	$SCEPD_WRAP "$SCEPD" --config "$conf" --listen 127.0.0.1:0 \
+	    >>"$SCEPD_LOG" 2>&1 &
 	SCEPD_PID=$!
 	i=0
 	while ! grep -q 'ready' "$SCEPD_LOG"; do
 		kill -0 "$SCEPD_PID" 2>/dev/null ||
 		    { SCEPD_PID=; fail "scepd exited at start"; }
 		i=$((i + 1))
-		[ $i -lt 300 ] || fail "scepd did not start"
+		[ $i -lt 600 ] || fail "scepd did not start"
 		sleep 0.1
 	done
 	port=$(sed -n 's/.*listening on .* port \([0-9]*\) .*/\1/p' \

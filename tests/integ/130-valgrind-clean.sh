@@ -1,0 +1,26 @@
+# scepd under valgrind: enrollments, a refusal, garbage, an HSM outage
+# and its recovery, and a clean stop, without memory errors or leaks.
+. "$(dirname "$0")/common.sh"
+command -v valgrind >/dev/null || skip "valgrind is not installed"
+init_ca
+VG_LOG="$WORK/valgrind.log"
+SCEPD_WRAP="valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
+    --error-exitcode=99 --suppressions=$TOP/tests/valgrind.supp --log-file=$VG_LOG"
+start_scepd
+
+scepclient_enroll v1 "$CHALLENGE" || fail "enrollment 1 under valgrind"
+scepclient_enroll v2 "$CHALLENGE" || fail "enrollment 2 under valgrind"
+scepclient_enroll vbad "wrong" && fail "wrong challenge accepted"
+curl -s -o /dev/null --data-binary garbage "$URL?operation=PKIOperation"
+mv "$CA/tokens" "$CA/tokens.away"
+scepclient_enroll vdown "$CHALLENGE" && fail "enrolled without the token"
+mv "$CA/tokens.away" "$CA/tokens"
+scepclient_enroll v3 "$CHALLENGE" || fail "enrollment after the outage"
+verify_cert "$WORK/v3/c.pem"
+
+kill -TERM "$SCEPD_PID"
+st=0; wait "$SCEPD_PID" || st=$?
+SCEPD_PID=
+[ "$st" -eq 0 ] || { cat "$VG_LOG" >&2; fail "valgrind reported errors (status $st)"; }
+[ -s "$VG_LOG" ] && { cat "$VG_LOG" >&2; fail "valgrind printed something"; }
+note "valgrind: no errors, no definite leaks"
