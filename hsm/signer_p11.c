@@ -6,14 +6,11 @@
  * and is gone when it closes.  All sessions are serialised by the
  * token lock (see hsm_lock.h for why).
  */
-#include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <libp11.h>
 #include <openssl/crypto.h>
@@ -22,6 +19,7 @@
 #include <openssl/rsa.h>
 
 #include "config.h"
+#include "files.h"
 #include "hsm_lock.h"
 #include "log.h"
 #include "signer.h"
@@ -69,58 +67,19 @@ struct signer_session {
 static char *
 signer_pin_read(const struct hsm_config *cfg)
 {
-	char		 buf[SIGNER_PIN_MAX + 2];
 	const char	*v;
-	char		*pin = NULL;
-	struct stat	 st;
-	ssize_t		 n;
-	size_t		 len;
-	int		 fd = -1;
+	char		*pin;
 
-	if (cfg->pin_env != NULL) {
-		if ((v = getenv(cfg->pin_env)) == NULL || *v == '\0') {
-			log_error("PIN environment variable %s is not set",
-			    cfg->pin_env);
-			return NULL;
-		}
-		len = strlen(v);
-		if (len > SIGNER_PIN_MAX) {
-			log_error("PIN in %s is too long", cfg->pin_env);
-			return NULL;
-		}
-		memcpy(buf, v, len);
-	} else {
-		if ((fd = open(cfg->pin_file, O_RDONLY | O_CLOEXEC)) == -1) {
-			log_error("PIN file %s: %s", cfg->pin_file,
-			    strerror(errno));
-			return NULL;
-		}
-		if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
-			log_warnx("PIN file %s is accessible to group or "
-			    "others; chmod 600 it", cfg->pin_file);
-		n = read(fd, buf, sizeof(buf));
-		close(fd);
-		if (n < 0 || (size_t)n > SIGNER_PIN_MAX) {
-			log_error("PIN file %s: %s", cfg->pin_file, n < 0 ?
-			    strerror(errno) : "too long");
-			goto out;
-		}
-		len = (size_t)n;
+	if (cfg->pin_file != NULL)
+		return files_read_secret_new(cfg->pin_file, SIGNER_PIN_MAX);
+	if ((v = getenv(cfg->pin_env)) == NULL || *v == '\0' ||
+	    strlen(v) > SIGNER_PIN_MAX) {
+		log_error("PIN environment variable %s is not set or too "
+		    "long", cfg->pin_env);
+		return NULL;
 	}
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	if (len == 0) {
-		log_error("the PIN is empty");
-		goto out;
-	}
-	if ((pin = malloc(len + 1)) == NULL) {
+	if ((pin = strdup(v)) == NULL)
 		log_error("%s: out of memory", __func__);
-		goto out;
-	}
-	memcpy(pin, buf, len);
-	pin[len] = '\0';
- out:
-	OPENSSL_cleanse(buf, sizeof(buf));
 	return pin;
 }
 

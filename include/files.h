@@ -20,4 +20,11 @@ int	 files_write_cert(const char *path, X509 *x, mode_t mode);
 int	 files_write_new(const char *path, const void *buf, size_t len,
 	    mode_t mode);
 
+/*
+ * Reads a secret (a PIN) from the first line of a small file, without
+ * its line ending; warns if group or others may read the file.  The
+ * caller clears and frees it.  NULL (logged) if absent or empty.
+ */
+char	*files_read_secret_new(const char *path, size_t max);
+
 #endif

@@ -1,13 +1,17 @@
 /*
  * File helpers: certificates in, new files out (never overwriting).
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 
 #include "files.h"
@@ -88,4 +92,45 @@ files_write_cert(const char *path, X509 *x, mode_t mode)
  out:
 	BIO_free(mem);
 	return rc;
+}
+
+char *
+files_read_secret_new(const char *path, size_t max)
+{
+	struct stat	 st;
+	char		*buf = NULL, *secret = NULL;
+	ssize_t		 n;
+	size_t		 len;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_error("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
+		log_warnx("%s is accessible to group or others; chmod 600 it",
+		    path);
+	if ((buf = malloc(max + 2)) == NULL)
+		goto out;
+	if ((n = read(fd, buf, max + 1)) < 0) {
+		log_error("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	buf[n] = '\0';
+	len = strcspn(buf, "\r\n");
+	if (len == 0 || len > max) {
+		log_error("%s: %s", path, len == 0 ? "empty" : "too long");
+		goto out;
+	}
+	if ((secret = malloc(len + 1)) == NULL)
+		goto out;
+	memcpy(secret, buf, len);
+	secret[len] = '\0';
+ out:
+	close(fd);
+	if (buf != NULL) {
+		OPENSSL_cleanse(buf, max + 2);
+		free(buf);
+	}
+	return secret;
 }

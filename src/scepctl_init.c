@@ -30,6 +30,7 @@
 #define INIT_CA_DAYS		3650
 #define INIT_RA_DAYS		1825
 #define INIT_TOKEN_LABEL	"scepd"
+#define INIT_PIN_MAX		256
 
 struct init_opts {
 	const char	*dir;
@@ -209,30 +210,6 @@ init_path(const char *dir, const char *name)
 	return p;
 }
 
-/* Reads the first line of a PIN file given for an existing token. */
-static char *
-init_read_pin(const char *path)
-{
-	char	 buf[257];
-	FILE	*f;
-	char	*pin = NULL;
-
-	if ((f = fopen(path, "re")) == NULL) {
-		log_error("%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fgets(buf, sizeof(buf), f) != NULL) {
-		buf[strcspn(buf, "\r\n")] = '\0';
-		if (*buf != '\0')
-			pin = strdup(buf);
-	}
-	fclose(f);
-	OPENSSL_cleanse(buf, sizeof(buf));
-	if (pin == NULL)
-		log_error("%s: no PIN in it", path);
-	return pin;
-}
-
 static int
 init_write_config(const struct init_opts *o, const char *dir,
     const char *module, const struct provision_result *res,
@@ -377,7 +354,8 @@ init_token(const struct init_opts *o, const char *dir,
 
 	memset(&pp, 0, sizeof(pp));
 	if (o->module != NULL) {
-		if ((pin = init_read_pin(o->pin_file)) == NULL)
+		if ((pin = files_read_secret_new(o->pin_file,
+		    INIT_PIN_MAX)) == NULL)
 			goto out;
 		pp.module = o->module;
 	} else {
