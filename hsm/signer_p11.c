@@ -6,7 +6,6 @@
  * and is gone when it closes.  All sessions are serialised by the
  * token lock (see hsm_lock.h for why).
  */
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
