@@ -413,6 +413,24 @@ pkiop_clear(struct pkiop *op)
 	OPENSSL_free(op->cert_der);
 }
 
+/* Input with nothing to answer to: recorded, then HTTP 400. */
+static void
+pkiop_malformed(struct service *svc, const char *client, const char *why,
+    struct service_response *r)
+{
+	struct store_event	ev;
+
+	log_info("client=%s outcome=malformed reason=\"%s\"", client, why);
+	memset(&ev, 0, sizeof(ev));
+	ev.client = client;
+	ev.outcome = "malformed";
+	ev.reason = why;
+	if (store_event_add(svc->store, &ev) == -1)
+		service_text(r, 500, "internal error");
+	else
+		service_text(r, 400, why);
+}
+
 void
 service_pkioperation(struct service *svc, const unsigned char *der,
     size_t len, const char *client, struct service_response *r)
@@ -422,7 +440,6 @@ service_pkioperation(struct service *svc, const unsigned char *der,
 	size_t		 content_len = 0, rep_len = 0;
 	char		 why[SCEP_FAIL_TEXT_MAX];
 	const char	*no_answer = NULL;
-	struct store_event ev;
 
 	memset(&op, 0, sizeof(op));
 	op.svc = svc;
@@ -431,16 +448,7 @@ service_pkioperation(struct service *svc, const unsigned char *der,
 	op.fail = SCEP_FAIL_NONE;
 	if ((op.req = scep_request_parse(der, len, svc->cfg->digests, why,
 	    sizeof(why))) == NULL) {
-		log_info("client=%s outcome=malformed reason=\"%s\"", client,
-		    why);
-		memset(&ev, 0, sizeof(ev));
-		ev.client = client;
-		ev.outcome = "malformed";
-		ev.reason = why;
-		if (store_event_add(svc->store, &ev) == -1)
-			service_text(r, 500, "internal error");
-		else
-			service_text(r, 400, why);
+		pkiop_malformed(svc, client, why, r);
 		return;
 	}
 	log_debug("txid=%s client=%s msgtype=%s received", op.req->txid,
