@@ -1,16 +1,21 @@
 #!/bin/sh
-# Runs cmocka test programs (with --valgrind, each under valgrind) and
+# Runs cmocka test programs (with --valgrind, each under valgrind;
+# --asan only names the run) and
 # prints a closing line "unit: N passed, N failed" counting test cases.
 # Exits non-zero if any test or program failed.
 set -u
 wrap=
 label=unit
-if [ "${1:-}" = "--valgrind" ]; then
+case "${1:-}" in
+--valgrind)
 	wrap="valgrind --quiet --error-exitcode=99 --leak-check=full \
 	    --errors-for-leak-kinds=definite"
 	label=valgrind
-	shift
-fi
+	shift ;;
+--asan)
+	label=unit-asan
+	shift ;;
+esac
 passed=0 failed=0 broken=0
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

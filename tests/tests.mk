@@ -46,7 +46,7 @@ unit: $(UNIT_BINS)
 unit-asan: $(ASAN_BINS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    tests/run-unit.sh $(ASAN_BINS)
+	    tests/run-unit.sh --asan $(ASAN_BINS)
 
 valgrind: $(UNIT_BINS)
 	@tests/run-unit.sh --valgrind $(UNIT_BINS)
