@@ -36,7 +36,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*" >&2; exit 77; }
 note() { echo "  $*"; }
 
-[ -x "$SCEPD" ] && [ -x "$SCEPCTL" ] || fail "build first: make"
+[ -x "$SCEPD" ] && [ -x "$SCEPCTL" ] && [ -x "$SCEPTEST" ] ||
+    fail "build first: make all build/tests/sceptest"
 [ -f "$SOFTHSM_MODULE" ] || skip "SoftHSM2 is not installed"
 
 # init_ca [scepctl init options]: provisions $CA with $CHALLENGE.
@@ -108,4 +109,22 @@ http_status() {
 
 cert_count() {
 	"$SCEPCTL" cert list --config "$CA/scepd.conf" | tail -n +2 | wc -l
+}
+
+# sceptest NAME [options]: runs the OpenSSL-based test client with the
+# right challenge (from the environment, not argv) and a key of its own
+# in $WORK/NAME.key; output in $WORK/NAME.out; returns its status
+# (0 SUCCESS, 2 FAILURE, 3 PENDING, 1 error).
+sceptest() {
+	name=$1
+	shift
+	SCEPTEST_CHALLENGE=${SCEPTEST_CHALLENGE-$CHALLENGE} "$SCEPTEST" \
+	    --url "$URL" --key "$WORK/$name.key" --cn "$name" \
+	    --out "$WORK/$name.pem" "$@" enroll >"$WORK/$name.out" 2>&1
+}
+
+# expect NAME LINE: the client's output for NAME has that line.
+expect() {
+	grep -qx "$2" "$WORK/$1.out" ||
+	    { cat "$WORK/$1.out" >&2; fail "$1: expected '$2'"; }
 }
