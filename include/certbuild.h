@@ -35,7 +35,9 @@ time_t		 certbuild_time(const ASN1_TIME *t);
 /* The digest to sign with for an issuer key: SHA-384 for P-384. */
 const EVP_MD	*certbuild_digest_for(EVP_PKEY *issuer_pub);
 /*
- * Parses "/CN=x/O=y" (openssl req -subj) or "CN=x,O=y".  NULL on a
+ * Parses "/O=y/CN=x" (openssl req -subj: most significant first) or
+ * "CN=x,O=y" (RFC 4514: most specific first); both give the same name.
+ * NULL on a
  * malformed name (logged).
  */
 X509_NAME	*certbuild_name_parse(const char *dn);

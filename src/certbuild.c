@@ -125,9 +125,12 @@ certbuild_digest_for(EVP_PKEY *issuer_pub)
 	return EVP_sha256();
 }
 
-/* Adds one "type=value" component, value unescaped in place. */
+/*
+ * Adds one "type=value" component, value unescaped in place; at the
+ * front when the string lists the most specific RDN first (RFC 4514).
+ */
 static int
-certbuild_name_add(X509_NAME *name, char *rdn)
+certbuild_name_add(X509_NAME *name, char *rdn, int at_front)
 {
 	char	*eq, *r, *w;
 
@@ -143,7 +146,7 @@ certbuild_name_add(X509_NAME *name, char *rdn)
 	while (*rdn == ' ')
 		rdn++;
 	if (X509_NAME_add_entry_by_txt(name, rdn, MBSTRING_UTF8,
-	    (unsigned char *)eq + 1, -1, -1, 0) != 1) {
+	    (unsigned char *)eq + 1, -1, at_front ? 0 : -1, 0) != 1) {
 		log_ssl("%s: %s", __func__, rdn);
 		return -1;
 	}
@@ -175,18 +178,18 @@ certbuild_name_parse(const char *dn)
 		if (p == start)
 			goto fail;
 		if (*p == '\0') {
-			if (certbuild_name_add(name, start) == -1)
+			if (certbuild_name_add(name, start, sep == ',') == -1)
 				goto fail;
 			break;
 		}
 		*p = '\0';
-		if (certbuild_name_add(name, start) == -1)
+		if (certbuild_name_add(name, start, sep == ',') == -1)
 			goto fail;
 		start = p + 1;
 	}
 	return name;
  fail:
-	log_error("malformed distinguished name \"%s\": use \"/CN=x/O=y\" "
+	log_error("malformed distinguished name \"%s\": use \"/O=y/CN=x\" "
 	    "or \"CN=x,O=y\"", dn);
 	X509_NAME_free(name);
 	return NULL;

@@ -59,7 +59,7 @@ init_usage(FILE *f)
 "\n"
 "  --dir DIR            where everything goes\n"
 "  --challenge SECRET   challenge password (default: a random one)\n"
-"  --ca-subject DN      CA subject, \"/CN=x/O=y\" (default /CN=scepd CA)\n"
+"  --ca-subject DN      CA subject, \"/O=y/CN=x\" (default /CN=scepd CA)\n"
 "  --ra-subject DN      RA subject (default /CN=scepd RA)\n"
 "  --ca-key SPEC        rsa:3072 (default), rsa:2048, rsa:4096, ec:p256,\n"
 "                       ec:p384\n"

@@ -113,7 +113,7 @@ usage(FILE *f)
 "options:\n"
 "  --key FILE             request key (PEM); made with --key-type if absent\n"
 "  --key-type T           rsa:2048 (default), rsa:3072, rsa:4096, ec:p256, ec:p384\n"
-"  --subject DN | --cn NAME   CSR subject, \"/CN=x/O=y\" (default /CN=sceptest)\n"
+"  --subject DN | --cn NAME   CSR subject, \"/O=y/CN=x\" (default /CN=sceptest)\n"
 "  --san-dns N, --san-ip A, --san-email E, --san-uri U   (repeatable)\n"
 "  --challenge S          challengePassword (or env SCEPTEST_CHALLENGE)\n"
 "  --cipher C             aes-256-cbc (default), aes-192-cbc, aes-128-cbc,\n"
@@ -373,7 +373,7 @@ parse_subject(const char *dn)
 	char		*copy, *p, *next, *eq;
 
 	if (dn[0] != '/')
-		die("--subject must look like /CN=x/O=y");
+		die("--subject must look like /O=y/CN=x");
 	if ((name = X509_NAME_new()) == NULL || (copy = strdup(dn + 1)) == NULL)
 		die("out of memory");
 	for (p = copy; p != NULL && *p != '\0'; p = next) {

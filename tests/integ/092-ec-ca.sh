@@ -2,7 +2,7 @@
 # ECDSA/SHA-384 through PKCS#11 and verify.  (Debian's scepclient cannot
 # enroll with an EC CA: it encrypts to every GetCACert certificate.)
 . "$(dirname "$0")/common.sh"
-init_ca --ca-key ec:p384 --ca-subject "/CN=EC Test CA/O=scepd tests"
+init_ca --ca-key ec:p384 --ca-subject "CN=EC Test CA,O=scepd tests"
 start_scepd
 openssl x509 -in "$CA/ca.pem" -noout -text | grep -q 'NIST CURVE: P-384' ||
     fail "the CA key is not P-384"

@@ -85,9 +85,9 @@ static void
 test_certbuild_parses_both_name_forms(void **state)
 {
 	(void)state;
-	check_name("/CN=a/O=b", "/CN=a/O=b");
-	check_name("CN=a,O=b", "/CN=a/O=b");
-	check_name("CN=a, O=b c", "/CN=a/O=b c");
+	check_name("/O=b/CN=a", "/O=b/CN=a");
+	check_name("CN=a,O=b", "/O=b/CN=a");	/* RFC 4514 order */
+	check_name("CN=a, O=b c", "/O=b c/CN=a");
 	check_name("/CN=a\\/b", "/CN=a\\/b");	/* oneline escapes '/' */
 	check_name("CN=a\\,b", "/CN=a,b");
 	check_cn("/CN=a\\/b", "a/b");
