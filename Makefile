@@ -18,18 +18,25 @@ WARN	 = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 ifneq ($(CI),)
 WARN	+= -Werror
 endif
-PKGS	 = libcrypto libp11 p11-kit-1 libmicrohttpd sqlite3 libconfig
+PKGS	 = libcrypto libp11 p11-kit-1 libmicrohttpd sqlite3 libconfig \
+	   libcurl jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS	 = $(PKG_LIBS) -lpthread
 
 # Modules shared by both programs.
-COMMON	 = src/log.c src/alg.c src/config.c src/encode.c src/challenge.c \
-	   src/certbuild.c src/files.c src/store_sqlite.c hsm/keyref.c
-SERVER	 = src/http.c src/service.c src/pkiop.c src/scep.c src/issue.c \
+COMMON	 = src/log.c src/alg.c src/config.c src/cfgutil.c src/encode.c \
+	   src/challenge.c \
+	   src/store_txn.c src/store_otp.c \
+	   src/certbuild.c src/files.c src/store_sqlite.c hsm/keyref.c \
+	   src/issue.c policy/policy_load.c policy/policy_eval.c \
+	   policy/policy_request.c src/challenge_check.c src/webhook.c \
+	   src/audit.c
+SERVER	 = src/http.c src/service.c src/pkiop.c src/scep.c \
 	   hsm/signer_p11.c hsm/hsm_lock.c
-ADMIN	 = src/scepctl_init.c hsm/provision.c hsm/p11_admin.c hsm/softhsm.c
+ADMIN	 = src/scepctl_init.c src/scepctl_otp.c src/scepctl_pending.c \
+	   src/scepctl_policy.c hsm/provision.c hsm/p11_admin.c hsm/softhsm.c
 
 OBJ	 = build/obj
 obj	 = $(patsubst %.c,$(OBJ)/%.o,$(1))

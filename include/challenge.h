@@ -35,4 +35,19 @@ void	 challenge_verifier_free(struct challenge_verifier *cv);
 int	 challenge_verifier_check(struct challenge_verifier *cv,
 	    const char *candidate, size_t len);
 
+/* HMAC challenges: hex of the first 16 bytes of HMAC-SHA256. */
+#define CHALLENGE_HMAC_HEX	32
+/*
+ * Derives the challenge of subject (an RFC 2253 string) under key into
+ * out (CHALLENGE_HMAC_HEX + 1 bytes).  -1 (logged) on error.
+ */
+int	 challenge_hmac_derive(const unsigned char *key, size_t keylen,
+	    const char *subject, char *out);
+
+/* One-time passwords: 128 random bits as 32 hex digits. */
+#define CHALLENGE_OTP_HEX	32
+int	 challenge_otp_new(char *out);
+/* The stored form of an OTP: hex SHA-256 (65 bytes with the NUL). */
+int	 challenge_otp_hash(const char *otp, size_t len, char *out);
+
 #endif

@@ -14,7 +14,6 @@
 #define CONFIG_DEFAULT_LISTEN		"127.0.0.1:8080"
 #define CONFIG_DEFAULT_WORKERS		4
 #define CONFIG_DEFAULT_MAX_BODY		65536
-#define CONFIG_DEFAULT_VALIDITY_DAYS	365
 #define CONFIG_DEFAULT_LOCK_TIMEOUT	30
 
 struct config_env {
@@ -44,8 +43,8 @@ struct scepd_config {
 	struct hsm_config hsm;
 	char		*ca_cert_file;
 	char		*ra_cert_file;
-	int		 validity_days;
-	char		*challenge_hash;	/* "$scrypt$..." */
+	char		*policy_file;
+	char		*audit_log;		/* NULL: stderr only */
 	unsigned	 ciphers;		/* enum alg_cipher bits */
 	unsigned	 digests;		/* enum alg_digest bits */
 };

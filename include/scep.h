@@ -110,6 +110,13 @@ X509_REQ	*scep_csr_parse(const unsigned char *der, size_t len,
 char		*scep_csr_get_challenge(const X509_REQ *csr, size_t *len);
 
 /*
+ * Checks that content is an IssuerAndSubject (the body of a CertPoll):
+ * SEQUENCE { issuer Name, subject Name }.  -1 if not.
+ */
+int		 scep_issuer_and_subject_check(const unsigned char *der,
+		    size_t len);
+
+/*
  * Builds and signs a CertRep with the RA key.  *der is allocated with
  * OPENSSL_malloc.
  */

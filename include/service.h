@@ -7,13 +7,16 @@
 #ifndef SCEPD_SERVICE_H
 #define SCEPD_SERVICE_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include <openssl/types.h>
 #include <openssl/x509.h>
 
-struct challenge_verifier;
+struct audit;
+struct policy;
 struct scepd_config;
+struct service_policy;
 struct signer;
 struct store;
 
@@ -23,7 +26,9 @@ struct service {
 	struct store			*store;
 	X509				*ca_cert;
 	X509				*ra_cert;
-	struct challenge_verifier	*challenge;
+	struct audit			*audit;
+	pthread_mutex_t			 policy_mutex;
+	struct service_policy		*policy;	/* the one in force */
 	char				*caps;		/* GetCACaps body */
 	unsigned char			*cacert_der;	/* GetCACert body */
 	size_t				 cacert_len;
@@ -45,6 +50,20 @@ struct service_response {
  */
 struct service	*service_new(const struct scepd_config *cfg);
 void		 service_free(struct service *svc);
+
+/*
+ * The policy in force, held until service_policy_put() so that a
+ * reload cannot free it under a request.
+ */
+const struct policy *service_policy_get(struct service *svc,
+		    struct service_policy **ref);
+void		 service_policy_put(struct service *svc,
+		    struct service_policy *ref);
+/*
+ * Reads the policy file again and puts it in force; an invalid file is
+ * refused (logged) and the old policy stays.  -1 if refused.
+ */
+int		 service_policy_reload(struct service *svc);
 
 void	service_getcacaps(struct service *svc, struct service_response *r);
 void	service_getcacert(struct service *svc, struct service_response *r);

@@ -1,11 +1,12 @@
 /*
  * Durable records: issued certificates, the state of every enrollment
- * transaction, and an event for every request outcome.  Every write
- * is committed (fsync'd) before the function returns, so that nothing
- * is sent to a client that is not on disk.
+ * transaction (with held requests awaiting an operator), one-time
+ * passwords, and an event for every request outcome.  Every write is
+ * committed (fsync'd) before the function returns, so that nothing is
+ * sent to a client that is not on disk.
  *
- * One implementation today (SQLite, src/store_sqlite.c); the header is
- * the interface a PostgreSQL backend will implement too.
+ * One implementation today (SQLite, src/store_*.c); the header is the
+ * interface a PostgreSQL backend will implement too.
  */
 #ifndef SCEPD_STORE_H
 #define SCEPD_STORE_H
@@ -13,7 +14,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 #define STORE_BUSY_TIMEOUT_MS	5000
 /* A transaction still "processing" after this long was abandoned. */
 #define STORE_STALE_SECONDS	600
@@ -23,25 +24,53 @@ struct store;
 enum store_txn_state {
 	STORE_TXN_PROCESSING,
 	STORE_TXN_ISSUED,
-	STORE_TXN_REJECTED,	/* refused by a decision (challenge, policy) */
+	STORE_TXN_REJECTED,	/* refused by policy or challenge */
 	STORE_TXN_FAILED,	/* could not be completed (error) */
+	STORE_TXN_PENDING,	/* held for an operator */
+	STORE_TXN_APPROVED,	/* approved, issued at the next poll */
+	STORE_TXN_DENIED,	/* refused by an operator */
+	STORE_TXN_EXPIRED,	/* held too long */
+	STORE_TXN__MAX
 };
 
-/* What store_txn_begin() found. */
+/* What store_txn_begin() did. */
 enum store_begin {
 	STORE_BEGIN_NEW,	/* ours to process; marked processing */
-	STORE_BEGIN_ISSUED,	/* a retransmission: the cert is returned */
 	STORE_BEGIN_BUSY,	/* the same transaction is in flight */
-	STORE_BEGIN_KEY_MISMATCH, /* issued before, for another key */
+	STORE_BEGIN_EXISTS,	/* decided before: see the row */
 };
 
 /* Identifies an enrollment transaction.  Strings are borrowed. */
 struct store_txn {
 	const char	*txid;
-	const char	*kind;		/* "enroll" */
-	const char	*pubkey_sha256;	/* hex of the SubjectPublicKeyInfo */
+	const char	*kind;		/* "enroll" or "renew" */
+	const char	*pubkey_sha256;	/* hex, the CSR's public key */
+	const char	*signer_sha256;	/* hex, the pkiMessage signer's key */
 	const char	*subject;
 	const char	*client;
+};
+
+/* A transaction as stored; owned, released by store_row_clear(). */
+struct store_row {
+	long long		 id;
+	enum store_txn_state	 state;
+	char			*txid;
+	char			*kind;
+	char			*pubkey_sha256;
+	char			*signer_sha256;
+	char			*subject;
+	char			*client;
+	char			*rule;
+	char			*profile;
+	char			*reason;
+	char			*serial;
+	char			*decided_by;
+	unsigned char		*csr;		/* held requests */
+	size_t			 csr_len;
+	unsigned char		*cert;		/* issued ones */
+	size_t			 cert_len;
+	time_t			 created_at;
+	time_t			 expires_at;	/* held requests, else 0 */
 };
 
 struct store_cert {
@@ -53,16 +82,39 @@ struct store_cert {
 	size_t			 der_len;
 };
 
-/* One line of the request history. */
+/* One line of the request history.  Strings are borrowed. */
 struct store_event {
 	const char	*txid;
 	const char	*msgtype;
 	const char	*client;
-	const char	*outcome;	/* issued, resent, rejected, failed */
+	const char	*outcome;	/* issued, resent, pending, rejected... */
 	const char	*failinfo;	/* NULL unless FAILURE */
 	const char	*reason;
 	const char	*serial;
+	const char	*rule;
 };
+
+/* Held request data for store_txn_hold(). */
+struct store_hold {
+	const unsigned char	*csr;
+	size_t			 csr_len;
+	const char		*rule;
+	const char		*profile;
+	const char		*reason;
+	time_t			 expires_at;
+};
+
+struct store_otp {
+	long long	 id;
+	char		*subject_pattern;	/* NULL: any subject */
+	time_t		 created_at;
+	time_t		 expires_at;
+	time_t		 used_at;		/* 0: unused */
+	char		*used_txid;
+	time_t		 revoked_at;		/* 0: not revoked */
+};
+
+const char	*store_txn_state_name(enum store_txn_state state);
 
 /* Opens or creates the database and brings its schema up to date. */
 struct store	*store_open(const char *path);
@@ -74,12 +126,16 @@ void		 store_close(struct store *st);
 int		 store_recover(struct store *st);
 
 /*
- * Starts (or finds) the transaction.  On STORE_BEGIN_ISSUED, *der is
- * the certificate issued earlier (free()).
+ * Starts the transaction (txid, kind), or finds it.  A transaction
+ * that was rejected or failed before is started again.  On
+ * STORE_BEGIN_EXISTS, row describes it.
  */
 int		 store_txn_begin(struct store *st, const struct store_txn *t,
-		    enum store_begin *found, unsigned char **der,
-		    size_t *der_len);
+		    enum store_begin *found, struct store_row *row);
+/* The newest transaction with txid, of any kind: 0, 1 if none, -1. */
+int		 store_txn_lookup(struct store *st, const char *txid,
+		    struct store_row *row);
+void		 store_row_clear(struct store_row *row);
 /*
  * Records a serial number before anything is signed with it, so that
  * no serial is ever used twice.  Returns 0, 1 if already taken, -1.
@@ -87,16 +143,48 @@ int		 store_txn_begin(struct store *st, const struct store_txn *t,
 int		 store_serial_reserve(struct store *st, const char *serial,
 		    const char *txid);
 /*
- * Ends the transaction in state, with the certificate when issued, and
- * adds ev, all in one database transaction.
+ * Ends the transaction (txid, kind) in state, with the certificate
+ * when issued, and adds ev, all in one database transaction.
  */
-int		 store_txn_finish(struct store *st, const struct store_txn *t,
-		    enum store_txn_state state, const struct store_cert *cert,
-		    const struct store_event *ev);
+int		 store_txn_finish(struct store *st, const char *txid,
+		    const char *kind, enum store_txn_state state,
+		    const struct store_cert *cert, const struct store_event *ev);
+/*
+ * Moves the transaction from one state to another, if it is in the
+ * first (adding ev, if any): 0 if moved, 1 if it was not, -1.
+ */
+int		 store_txn_transition(struct store *st, const char *txid,
+		    const char *kind, enum store_txn_state from,
+		    enum store_txn_state to, const struct store_event *ev);
+/* Holds the processing transaction for an operator, and adds ev. */
+int		 store_txn_hold(struct store *st, const struct store_txn *t,
+		    const struct store_hold *h, const struct store_event *ev);
 /* Records an outcome of a request that had no transaction. */
 int		 store_event_add(struct store *st,
 		    const struct store_event *ev);
 
+/* Held requests, oldest first; also approved ones with all != 0. */
+int		 store_pending_foreach(struct store *st, int all,
+		    int (*fn)(const struct store_row *, void *), void *arg);
+/* 0 and the row, 1 if no transaction has that id, -1. */
+int		 store_pending_get(struct store *st, long long id,
+		    struct store_row *row);
+/*
+ * Approves or denies a held request that has not expired at now.
+ * Returns 0, 1 if it is not (or no longer) pending, -1.
+ */
+int		 store_pending_decide(struct store *st, long long id,
+		    int approve, const char *reason, const char *by,
+		    time_t now);
+
+/*
+ * Counts issued certificates for subject still valid at now, leaving
+ * out exclude_serial (the one being renewed; may be NULL).
+ */
+int		 store_active_count(struct store *st, const char *subject,
+		    const char *exclude_serial, time_t now);
+/* Whether serial is a certificate we issued: 0 yes, 1 no, -1. */
+int		 store_cert_issued(struct store *st, const char *serial);
 /* Calls fn for every issued certificate, oldest first. */
 int		 store_cert_foreach(struct store *st,
 		    int (*fn)(const struct store_cert *, const char *txid,
@@ -104,5 +192,24 @@ int		 store_cert_foreach(struct store *st,
 /* The DER of an issued certificate by serial (free()), or NULL. */
 unsigned char	*store_cert_get_der(struct store *st, const char *serial,
 		    size_t *der_len);
+
+/* One-time passwords, kept as SHA-256 hashes (hex). */
+int		 store_otp_add(struct store *st, const char *hash,
+		    const char *subject_pattern, time_t expires_at,
+		    long long *id);
+/* 0 and the OTP, 1 if no OTP has that hash, -1. */
+int		 store_otp_find(struct store *st, const char *hash,
+		    struct store_otp *otp);
+/*
+ * Uses the OTP for txid, atomically across processes: 0 if it was
+ * unused (or already used by this very txid), not revoked and not
+ * expired at now; 1 otherwise; -1 on error.
+ */
+int		 store_otp_consume(struct store *st, long long id,
+		    const char *txid, time_t now);
+int		 store_otp_revoke(struct store *st, long long id, time_t now);
+int		 store_otp_foreach(struct store *st,
+		    int (*fn)(const struct store_otp *, void *), void *arg);
+void		 store_otp_clear(struct store_otp *otp);
 
 #endif

@@ -5,9 +5,9 @@
 set -eu
 
 build="gcc make pkg-config libssl-dev libp11-dev libp11-kit-dev
- libmicrohttpd-dev libsqlite3-dev libconfig-dev softhsm2 openssl"
-check="$build libcmocka-dev libcurl4-openssl-dev scep opensc sqlite3 curl
- valgrind"
+ libmicrohttpd-dev libsqlite3-dev libconfig-dev libcurl4-openssl-dev
+ libjansson-dev softhsm2 openssl"
+check="$build libcmocka-dev scep opensc sqlite3 curl valgrind util-linux"
 
 case "${1:-build}" in
 build) want=$build ;;

@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -59,6 +60,24 @@ certbuild_add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 		rc = 0;
 	X509_EXTENSION_free(ext);
 	return rc;
+}
+
+int
+certbuild_name_text(const X509_NAME *name, char *buf, size_t len)
+{
+	BIO	*bio;
+	int	 n;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
+	    X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) < 0) {
+		BIO_free(bio);
+		log_ssl("%s", __func__);
+		return -1;
+	}
+	n = BIO_read(bio, buf, (int)len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	BIO_free(bio);
+	return 0;
 }
 
 ASN1_INTEGER *

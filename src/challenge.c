@@ -212,3 +212,64 @@ challenge_verifier_check(struct challenge_verifier *cv,
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return 0;
 }
+
+int
+challenge_hmac_derive(const unsigned char *key, size_t keylen,
+    const char *subject, char *out)
+{
+	unsigned char	mac[EVP_MAX_MD_SIZE];
+	unsigned int	len = sizeof(mac);
+	char		*hex;
+
+	if (HMAC(EVP_sha256(), key, (int)keylen,
+	    (const unsigned char *)subject, strlen(subject), mac,
+	    &len) == NULL || (hex = encode_hex_new(mac,
+	    CHALLENGE_HMAC_HEX / 2)) == NULL) {
+		log_ssl("%s", __func__);
+		return -1;
+	}
+	memcpy(out, hex, CHALLENGE_HMAC_HEX + 1);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	OPENSSL_cleanse(hex, CHALLENGE_HMAC_HEX);
+	free(hex);
+	return 0;
+}
+
+int
+challenge_otp_new(char *out)
+{
+	unsigned char	 raw[CHALLENGE_OTP_HEX / 2];
+	char		*hex;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1 ||
+	    (hex = encode_hex_new(raw, sizeof(raw))) == NULL) {
+		log_ssl("%s", __func__);
+		return -1;
+	}
+	memcpy(out, hex, CHALLENGE_OTP_HEX + 1);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	OPENSSL_cleanse(hex, CHALLENGE_OTP_HEX);
+	free(hex);
+	return 0;
+}
+
+/*
+ * A plain SHA-256 suffices: an OTP has 128 random bits, so there is
+ * nothing for a slow hash to protect against.
+ */
+int
+challenge_otp_hash(const char *otp, size_t len, char *out)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen;
+	char		*hex;
+
+	if (EVP_Digest(otp, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    (hex = encode_hex_new(md, mdlen)) == NULL) {
+		log_ssl("%s", __func__);
+		return -1;
+	}
+	memcpy(out, hex, 2 * mdlen + 1);
+	free(hex);
+	return 0;
+}

@@ -5,9 +5,6 @@
  * misspelt name would otherwise be silently ignored.
  */
 #include <errno.h>
-#include <libgen.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,181 +12,15 @@
 #include <libconfig.h>
 
 #include "alg.h"
-#include "challenge.h"
+#include "cfgutil.h"
 #include "config.h"
 
 #define CONFIG_MAX_WORKERS	64
 #define CONFIG_MAX_BODY_LIMIT	(1024 * 1024)
-#define CONFIG_MAX_VALIDITY	(100 * 366)
-
-struct config_ctx {
-	const char	*file;
-	char		*dir;		/* for relative paths */
-	char		*err;
-	size_t		 errlen;
-};
-
-static int
-config_fail(struct config_ctx *cx, const config_setting_t *s,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-config_fail(struct config_ctx *cx, const config_setting_t *s,
-    const char *fmt, ...)
-{
-	va_list	ap;
-	int	n = 0;
-
-	if (s != NULL && config_setting_source_line(s) > 0)
-		n = snprintf(cx->err, cx->errlen, "%s:%d: ", cx->file,
-		    config_setting_source_line(s));
-	else
-		n = snprintf(cx->err, cx->errlen, "%s: ", cx->file);
-	if (n < 0 || (size_t)n >= cx->errlen)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(cx->err + n, cx->errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* Rejects any member of group s that is not in the NULL-ended list. */
-static int
-config_check_names(struct config_ctx *cx, const config_setting_t *s,
-    const char *where, const char *const *allowed)
-{
-	config_setting_t	*m;
-	const char		*name;
-	int			 i, j;
-
-	for (i = 0; (m = config_setting_get_elem(s, (unsigned)i)) != NULL;
-	    i++) {
-		if ((name = config_setting_name(m)) == NULL)
-			continue;
-		for (j = 0; allowed[j] != NULL; j++)
-			if (strcmp(allowed[j], name) == 0)
-				break;
-		if (allowed[j] == NULL)
-			return config_fail(cx, m, "unknown setting %s%s%s",
-			    where, *where ? "." : "", name);
-	}
-	return 0;
-}
-
-static config_setting_t *
-config_group(struct config_ctx *cx, const config_setting_t *root,
-    const char *name, int required)
-{
-	config_setting_t *g;
-
-	g = config_setting_get_member(root, name);
-	if (g == NULL) {
-		if (required)
-			config_fail(cx, NULL, "missing group %s", name);
-		return NULL;
-	}
-	if (!config_setting_is_group(g)) {
-		config_fail(cx, g, "%s must be a group { ... }", name);
-		return NULL;
-	}
-	return g;
-}
-
-/*
- * Copies the string member name of group g into *out.  A missing
- * optional member leaves *out unchanged (its default).
- */
-static int
-config_string(struct config_ctx *cx, const config_setting_t *g,
-    const char *gname, const char *name, int required, char **out)
-{
-	config_setting_t	*m;
-	const char		*v;
-	char			*copy;
-
-	if (g == NULL || (m = config_setting_get_member(g, name)) == NULL) {
-		if (required)
-			return config_fail(cx, g, "missing setting %s.%s",
-			    gname, name);
-		return 0;
-	}
-	if ((v = config_setting_get_string(m)) == NULL)
-		return config_fail(cx, m, "%s.%s must be a string", gname,
-		    name);
-	if (*v == '\0')
-		return config_fail(cx, m, "%s.%s must not be empty", gname,
-		    name);
-	if ((copy = strdup(v)) == NULL)
-		return config_fail(cx, m, "out of memory");
-	free(*out);
-	*out = copy;
-	return 0;
-}
-
-/* Like config_string, and resolves a relative path against the file. */
-static int
-config_path(struct config_ctx *cx, const config_setting_t *g,
-    const char *gname, const char *name, int required, char **out)
-{
-	char	*rel = NULL, *abs;
-
-	if (config_string(cx, g, gname, name, required, &rel) == -1)
-		return -1;
-	if (rel == NULL)
-		return 0;
-	if (rel[0] == '/') {
-		free(*out);
-		*out = rel;
-		return 0;
-	}
-	if (asprintf(&abs, "%s/%s", cx->dir, rel) == -1) {
-		free(rel);
-		return config_fail(cx, g, "out of memory");
-	}
-	free(rel);
-	free(*out);
-	*out = abs;
-	return 0;
-}
-
-static int
-config_int(struct config_ctx *cx, const config_setting_t *g,
-    const char *gname, const char *name, int min, int max, int *out)
-{
-	config_setting_t *m;
-	int		  v;
-
-	if (g == NULL || (m = config_setting_get_member(g, name)) == NULL)
-		return 0;
-	if (config_setting_type(m) != CONFIG_TYPE_INT)
-		return config_fail(cx, m, "%s.%s must be an integer", gname,
-		    name);
-	v = config_setting_get_int(m);
-	if (v < min || v > max)
-		return config_fail(cx, m, "%s.%s must be between %d and %d",
-		    gname, name, min, max);
-	*out = v;
-	return 0;
-}
-
-static int
-config_bool(struct config_ctx *cx, const config_setting_t *g,
-    const char *gname, const char *name, int *out)
-{
-	config_setting_t *m;
-
-	if (g == NULL || (m = config_setting_get_member(g, name)) == NULL)
-		return 0;
-	if (config_setting_type(m) != CONFIG_TYPE_BOOL)
-		return config_fail(cx, m, "%s.%s must be true or false",
-		    gname, name);
-	*out = config_setting_get_bool(m);
-	return 0;
-}
 
 /* Reads a list of algorithm names into a bit set. */
 static int
-config_alg_list(struct config_ctx *cx, const config_setting_t *g,
+config_alg_list(struct cfgutil *cx, const config_setting_t *g,
     const char *name, unsigned (*lookup)(const char *), unsigned *out)
 {
 	config_setting_t	*m, *e;
@@ -200,29 +31,29 @@ config_alg_list(struct config_ctx *cx, const config_setting_t *g,
 	if (g == NULL || (m = config_setting_get_member(g, name)) == NULL)
 		return 0;
 	if (!config_setting_is_array(m) && !config_setting_is_list(m))
-		return config_fail(cx, m, "algorithms.%s must be a list of "
+		return cfgutil_fail(cx, m, "algorithms.%s must be a list of "
 		    "strings", name);
 	for (i = 0; (e = config_setting_get_elem(m, (unsigned)i)) != NULL;
 	    i++) {
 		if ((v = config_setting_get_string(e)) == NULL)
-			return config_fail(cx, e, "algorithms.%s must be a "
+			return cfgutil_fail(cx, e, "algorithms.%s must be a "
 			    "list of strings", name);
 		if ((bit = lookup(v)) == 0 || bit == ALG_CIPHER_DES)
-			return config_fail(cx, e, "algorithms.%s: unknown or "
+			return cfgutil_fail(cx, e, "algorithms.%s: unknown or "
 			    "unsupported algorithm \"%s\"%s", name, v,
 			    bit == ALG_CIPHER_DES ? " (single DES is enabled "
 			    "by algorithms.legacy_des)" : "");
 		bits |= bit;
 	}
 	if (bits == 0)
-		return config_fail(cx, m, "algorithms.%s must not be empty",
+		return cfgutil_fail(cx, m, "algorithms.%s must not be empty",
 		    name);
 	*out = bits;
 	return 0;
 }
 
 static int
-config_load_keyref(struct config_ctx *cx, const config_setting_t *g,
+config_load_keyref(struct cfgutil *cx, const config_setting_t *g,
     const char *name, struct keyref *ref)
 {
 	config_setting_t	*m;
@@ -230,18 +61,18 @@ config_load_keyref(struct config_ctx *cx, const config_setting_t *g,
 	char			 why[256];
 	int			 rc;
 
-	if (config_string(cx, g, "hsm", name, 1, &uri) == -1)
+	if (cfgutil_string(cx, g, "hsm", name, 1, &uri) == -1)
 		return -1;
 	m = config_setting_get_member(g, name);
 	rc = keyref_parse(uri, ref, why, sizeof(why));
 	free(uri);
 	if (rc == -1)
-		return config_fail(cx, m, "hsm.%s: %s", name, why);
+		return cfgutil_fail(cx, m, "hsm.%s: %s", name, why);
 	return 0;
 }
 
 static int
-config_load_env(struct config_ctx *cx, const config_setting_t *g,
+config_load_env(struct cfgutil *cx, const config_setting_t *g,
     struct hsm_config *hsm)
 {
 	config_setting_t	*m, *e;
@@ -251,27 +82,27 @@ config_load_env(struct config_ctx *cx, const config_setting_t *g,
 	if ((m = config_setting_get_member(g, "environment")) == NULL)
 		return 0;
 	if (!config_setting_is_group(m))
-		return config_fail(cx, m, "hsm.environment must be a group "
+		return cfgutil_fail(cx, m, "hsm.environment must be a group "
 		    "{ NAME = \"value\"; }");
 	n = config_setting_length(m);
 	if ((hsm->env = calloc((size_t)n + 1, sizeof(*hsm->env))) == NULL)
-		return config_fail(cx, m, "out of memory");
+		return cfgutil_fail(cx, m, "out of memory");
 	for (i = 0; i < n; i++) {
 		e = config_setting_get_elem(m, (unsigned)i);
 		if ((v = config_setting_get_string(e)) == NULL)
-			return config_fail(cx, e, "hsm.environment.%s must be "
+			return cfgutil_fail(cx, e, "hsm.environment.%s must be "
 			    "a string", config_setting_name(e));
 		hsm->env[i].name = strdup(config_setting_name(e));
 		hsm->env[i].value = strdup(v);
 		hsm->n_env++;
 		if (hsm->env[i].name == NULL || hsm->env[i].value == NULL)
-			return config_fail(cx, e, "out of memory");
+			return cfgutil_fail(cx, e, "out of memory");
 	}
 	return 0;
 }
 
 static int
-config_load_hsm(struct config_ctx *cx, const config_setting_t *root,
+config_load_hsm(struct cfgutil *cx, const config_setting_t *root,
     struct hsm_config *hsm)
 {
 	static const char *const names[] = { "module", "token", "pin_file",
@@ -279,99 +110,94 @@ config_load_hsm(struct config_ctx *cx, const config_setting_t *root,
 	    "environment", NULL };
 	config_setting_t *g;
 
-	if ((g = config_group(cx, root, "hsm", 1)) == NULL)
+	if ((g = cfgutil_group(cx, root, "hsm", 1)) == NULL)
 		return -1;
-	if (config_check_names(cx, g, "hsm", names) == -1 ||
-	    config_path(cx, g, "hsm", "module", 1, &hsm->module) == -1 ||
-	    config_string(cx, g, "hsm", "token", 1, &hsm->token_label) == -1 ||
-	    config_path(cx, g, "hsm", "pin_file", 0, &hsm->pin_file) == -1 ||
-	    config_string(cx, g, "hsm", "pin_env", 0, &hsm->pin_env) == -1 ||
+	if (cfgutil_check_names(cx, g, "hsm", names) == -1 ||
+	    cfgutil_path(cx, g, "hsm", "module", 1, &hsm->module) == -1 ||
+	    cfgutil_string(cx, g, "hsm", "token", 1, &hsm->token_label) == -1 ||
+	    cfgutil_path(cx, g, "hsm", "pin_file", 0, &hsm->pin_file) == -1 ||
+	    cfgutil_string(cx, g, "hsm", "pin_env", 0, &hsm->pin_env) == -1 ||
 	    config_load_keyref(cx, g, "ca_key", &hsm->ca_key) == -1 ||
 	    config_load_keyref(cx, g, "ra_key", &hsm->ra_key) == -1 ||
-	    config_path(cx, g, "hsm", "lock_file", 1, &hsm->lock_file) == -1 ||
-	    config_int(cx, g, "hsm", "lock_timeout", 1, 3600,
+	    cfgutil_path(cx, g, "hsm", "lock_file", 1, &hsm->lock_file) == -1 ||
+	    cfgutil_int(cx, g, "hsm", "lock_timeout", 1, 3600,
 	    &hsm->lock_timeout) == -1 ||
 	    config_load_env(cx, g, hsm) == -1)
 		return -1;
 	if ((hsm->pin_file == NULL) == (hsm->pin_env == NULL))
-		return config_fail(cx, g, "hsm needs exactly one of pin_file "
+		return cfgutil_fail(cx, g, "hsm needs exactly one of pin_file "
 		    "and pin_env");
 	return 0;
 }
 
 static int
-config_load_root(struct config_ctx *cx, const config_setting_t *root,
+config_load_root(struct cfgutil *cx, const config_setting_t *root,
     struct scepd_config *cfg)
 {
 	static const char *const top[] = { "server", "database", "hsm",
-	    "ca", "enroll", "algorithms", NULL };
+	    "ca", "policy", "algorithms", NULL };
 	static const char *const server[] = { "listen", "workers",
 	    "max_body", NULL };
 	static const char *const database[] = { "path", NULL };
 	static const char *const ca[] = { "certificate", "ra_certificate",
-	    "validity_days", NULL };
-	static const char *const enroll[] = { "challenge", NULL };
+	    NULL };
+	static const char *const policy[] = { "file", "audit_log", NULL };
 	static const char *const algs[] = { "ciphers", "digests",
 	    "legacy_des", NULL };
 	config_setting_t	*g;
 	int			 max_body = CONFIG_DEFAULT_MAX_BODY;
 	int			 legacy_des = 0;
 
-	if (config_check_names(cx, root, "", top) == -1)
+	if (cfgutil_check_names(cx, root, "", top) == -1)
 		return -1;
 
-	g = config_group(cx, root, "server", 0);
-	if (g != NULL && (config_check_names(cx, g, "server", server) == -1 ||
-	    config_string(cx, g, "server", "listen", 0, &cfg->listen) == -1 ||
-	    config_int(cx, g, "server", "workers", 1, CONFIG_MAX_WORKERS,
+	g = cfgutil_group(cx, root, "server", 0);
+	if (g != NULL && (cfgutil_check_names(cx, g, "server", server) == -1 ||
+	    cfgutil_string(cx, g, "server", "listen", 0, &cfg->listen) == -1 ||
+	    cfgutil_int(cx, g, "server", "workers", 1, CONFIG_MAX_WORKERS,
 	    &cfg->workers) == -1 ||
-	    config_int(cx, g, "server", "max_body", 1024,
+	    cfgutil_int(cx, g, "server", "max_body", 1024,
 	    CONFIG_MAX_BODY_LIMIT, &max_body) == -1))
 		return -1;
 	cfg->max_body = (size_t)max_body;
 
-	if ((g = config_group(cx, root, "database", 1)) == NULL ||
-	    config_check_names(cx, g, "database", database) == -1 ||
-	    config_path(cx, g, "database", "path", 1, &cfg->db_path) == -1)
+	if ((g = cfgutil_group(cx, root, "database", 1)) == NULL ||
+	    cfgutil_check_names(cx, g, "database", database) == -1 ||
+	    cfgutil_path(cx, g, "database", "path", 1, &cfg->db_path) == -1)
 		return -1;
 
 	if (config_load_hsm(cx, root, &cfg->hsm) == -1)
 		return -1;
 
-	if ((g = config_group(cx, root, "ca", 1)) == NULL ||
-	    config_check_names(cx, g, "ca", ca) == -1 ||
-	    config_path(cx, g, "ca", "certificate", 1,
+	if ((g = cfgutil_group(cx, root, "ca", 1)) == NULL ||
+	    cfgutil_check_names(cx, g, "ca", ca) == -1 ||
+	    cfgutil_path(cx, g, "ca", "certificate", 1,
 	    &cfg->ca_cert_file) == -1 ||
-	    config_path(cx, g, "ca", "ra_certificate", 1,
-	    &cfg->ra_cert_file) == -1 ||
-	    config_int(cx, g, "ca", "validity_days", 1, CONFIG_MAX_VALIDITY,
-	    &cfg->validity_days) == -1)
+	    cfgutil_path(cx, g, "ca", "ra_certificate", 1,
+	    &cfg->ra_cert_file) == -1)
 		return -1;
 
-	if ((g = config_group(cx, root, "enroll", 1)) == NULL ||
-	    config_check_names(cx, g, "enroll", enroll) == -1 ||
-	    config_string(cx, g, "enroll", "challenge", 1,
-	    &cfg->challenge_hash) == -1)
+	if ((g = cfgutil_group(cx, root, "policy", 1)) == NULL ||
+	    cfgutil_check_names(cx, g, "policy", policy) == -1 ||
+	    cfgutil_path(cx, g, "policy", "file", 1, &cfg->policy_file) == -1 ||
+	    cfgutil_path(cx, g, "policy", "audit_log", 0,
+	    &cfg->audit_log) == -1)
 		return -1;
-	if (challenge_hash_check(cfg->challenge_hash) == -1)
-		return config_fail(cx, config_setting_get_member(g,
-		    "challenge"), "enroll.challenge must be a \"$scrypt$...\" "
-		    "hash (make one with: scepctl challenge hash)");
 
-	g = config_group(cx, root, "algorithms", 0);
-	if (g != NULL && (config_check_names(cx, g, "algorithms",
+	g = cfgutil_group(cx, root, "algorithms", 0);
+	if (g != NULL && (cfgutil_check_names(cx, g, "algorithms",
 	    algs) == -1 ||
 	    config_alg_list(cx, g, "ciphers", alg_cipher_from_name,
 	    &cfg->ciphers) == -1 ||
 	    config_alg_list(cx, g, "digests", alg_digest_from_name,
 	    &cfg->digests) == -1 ||
-	    config_bool(cx, g, "algorithms", "legacy_des", &legacy_des) == -1))
+	    cfgutil_bool(cx, g, "algorithms", "legacy_des", &legacy_des) == -1))
 		return -1;
 	if (legacy_des)
 		cfg->ciphers |= ALG_CIPHER_DES;
 	if (cfg->listen == NULL && (cfg->listen = strdup(
 	    CONFIG_DEFAULT_LISTEN)) == NULL)
-		return config_fail(cx, NULL, "out of memory");
+		return cfgutil_fail(cx, NULL, "out of memory");
 	return 0;
 }
 
@@ -380,7 +206,6 @@ config_defaults(struct scepd_config *cfg)
 {
 	cfg->workers = CONFIG_DEFAULT_WORKERS;
 	cfg->max_body = CONFIG_DEFAULT_MAX_BODY;
-	cfg->validity_days = CONFIG_DEFAULT_VALIDITY_DAYS;
 	cfg->hsm.lock_timeout = CONFIG_DEFAULT_LOCK_TIMEOUT;
 	cfg->ciphers = ALG_CIPHER_AES128 | ALG_CIPHER_AES192 |
 	    ALG_CIPHER_AES256 | ALG_CIPHER_DES3;
@@ -392,37 +217,21 @@ struct scepd_config *
 config_load(const char *path, char *err, size_t errlen)
 {
 	struct scepd_config	*cfg = NULL;
-	struct config_ctx	 cx = { path, NULL, err, errlen };
+	struct cfgutil		 cx;
 	config_t		 lc;
-	char			*copy = NULL;
-	char			 real[PATH_MAX];
 	int			 ok = 0;
 
 	config_init(&lc);
+	memset(&cx, 0, sizeof(cx));
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	config_defaults(cfg);
-	if (realpath(path, real) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (cfgutil_read(&lc, path, &cx, err, errlen) == -1)
 		goto out;
-	}
-	if ((cfg->path = strdup(real)) == NULL ||
-	    (copy = strdup(real)) == NULL ||
-	    (cx.dir = strdup(dirname(copy))) == NULL) {
+	if ((cfg->path = strdup(cx.file)) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	config_set_include_dir(&lc, cx.dir);
-	if (config_read_file(&lc, real) != CONFIG_TRUE) {
-		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-			snprintf(err, errlen, "%s: cannot read file", path);
-		else
-			snprintf(err, errlen, "%s:%d: %s",
-			    config_error_file(&lc) ? config_error_file(&lc) :
-			    path, config_error_line(&lc),
-			    config_error_text(&lc));
 		goto out;
 	}
 	if (config_load_root(&cx, config_root_setting(&lc), cfg) == -1)
@@ -430,8 +239,7 @@ config_load(const char *path, char *err, size_t errlen)
 	ok = 1;
  out:
 	config_destroy(&lc);
-	free(copy);
-	free(cx.dir);
+	cfgutil_clear(&cx);
 	if (!ok) {
 		config_free(cfg);
 		cfg = NULL;
@@ -463,7 +271,8 @@ config_free(struct scepd_config *cfg)
 	free(cfg->hsm.env);
 	free(cfg->ca_cert_file);
 	free(cfg->ra_cert_file);
-	free(cfg->challenge_hash);
+	free(cfg->policy_file);
+	free(cfg->audit_log);
 	free(cfg);
 }
 

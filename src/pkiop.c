@@ -1,33 +1,39 @@
 /*
  * PKIOperation: one pkiMessage in, one CertRep (or HTTP error) out.
  *
- *   read + verify signature            no key needed
- *   decrypt the envelope               signer session 1 (RA key)
- *   read CSR, transaction, challenge   no key held: may take time
- *   reserve serial, build certificate  no key held
- *   sign certificate, sign CertRep     signer session 2 (CA, RA keys)
- *   record the outcome durably         then answer
+ *   read + verify the signature          no key needed
+ *   decrypt the envelope                 signer session 1 (RA key)
+ *   PKCSReq, RenewalReq: CSR, transaction, policy, challenge
+ *   CertPoll: the transaction's state    no key held: may be slow
+ *   reserve a serial, build certificate  no key held
+ *   sign certificate, sign CertRep       signer session 2 (CA, RA keys)
+ *   record the outcome durably, audit    then answer
  *
  * Keys are held only around the two signer sessions, so a slow step
- * (scrypt, later a policy webhook) never blocks the token for others.
+ * (scrypt, a webhook) never blocks the token for other requests.
  */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
 #include "alg.h"
+#include "audit.h"
 #include "certbuild.h"
 #include "challenge.h"
+#include "challenge_check.h"
 #include "config.h"
 #include "encode.h"
 #include "issue.h"
 #include "log.h"
+#include "policy.h"
 #include "scep.h"
 #include "service.h"
 #include "signer.h"
@@ -35,25 +41,40 @@
 
 #define PKIOP_SUBJECT_MAX	512
 #define PKIOP_SERIAL_TRIES	8
+#define PKIOP_KIND_ENROLL	"enroll"
+#define PKIOP_KIND_RENEW	"renew"
 
 /* What the request will get. */
 enum pkiop_decision {
 	PKIOP_FAIL,		/* CertRep FAILURE */
 	PKIOP_ISSUE,		/* sign a new certificate */
-	PKIOP_RESEND,		/* retransmission: the earlier certificate */
-	PKIOP_PENDING,		/* the same transaction is in flight */
+	PKIOP_RESEND,		/* the certificate issued before */
+	PKIOP_PENDING,		/* PENDING, nothing changes */
+	PKIOP_HOLD,		/* PENDING, held for an operator now */
 };
 
 /* Everything about one PKIOperation; freed before the answer is sent. */
 struct pkiop {
 	struct service		*svc;
+	const struct policy	*pol;
+	struct service_policy	*pref;
 	const char		*client;
 	struct scep_request	*req;
 	X509_REQ		*csr;
-	char			 subject[PKIOP_SUBJECT_MAX];
-	char			*pubkey_sha256;
+	unsigned char		*csr_der;
+	size_t			 csr_len;
+	char			 subject[PKIOP_SUBJECT_MAX];	/* the CSR's */
+	char			*pubkey_sha256;	/* the CSR's key */
+	char			*signer_sha256;	/* the pkiMessage signer's */
+	char			*renewed_serial;
 	struct store_txn	 txn;
-	int			 txn_open;	/* we own a processing row */
+	/* The transaction this request ends, once it owns one. */
+	const char		*own_txid;
+	const char		*own_kind;
+	int			 own_approved;	/* taken over from approved */
+	struct store_row	 row;		/* found, for answers from it */
+	char			 rule[POLICY_NAME_MAX];
+	const struct policy_profile *profile;
 	enum pkiop_decision	 decision;
 	enum scep_failinfo	 fail;
 	char			 fail_text[SCEP_FAIL_TEXT_MAX];
@@ -64,6 +85,7 @@ struct pkiop {
 	X509			*cert;		/* issued or resent */
 	unsigned char		*cert_der;
 	int			 cert_der_len;
+	char			 cert_subject[PKIOP_SUBJECT_MAX];
 };
 
 static void
@@ -104,94 +126,95 @@ pkiop_decrypt(struct pkiop *op, size_t *len)
 	return content;
 }
 
-static int
-pkiop_describe_csr(struct pkiop *op)
+/* Hex SHA-256 of a public key's SubjectPublicKeyInfo (free()). */
+static char *
+pkiop_key_hash(EVP_PKEY *pub)
 {
-	BIO		*bio;
 	unsigned char	*spki = NULL;
 	unsigned char	 md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen;
-	int		 n, len, rc = -1;
+	char		*hex = NULL;
+	int		 len;
 
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return -1;
-	X509_NAME_print_ex(bio, X509_REQ_get_subject_name(op->csr), 0,
-	    XN_FLAG_RFC2253);
-	n = BIO_read(bio, op->subject, sizeof(op->subject) - 1);
-	op->subject[n > 0 ? n : 0] = '\0';
-	BIO_free(bio);
-	if ((len = i2d_PUBKEY(X509_REQ_get0_pubkey(op->csr), &spki)) <= 0 ||
+	if ((len = i2d_PUBKEY(pub, &spki)) <= 0 ||
 	    EVP_Digest(spki, (size_t)len, md, &mdlen, EVP_sha256(),
-	    NULL) != 1 ||
-	    (op->pubkey_sha256 = encode_hex_new(md, mdlen)) == NULL)
-		log_ssl("%s: hashing the public key", __func__);
-	else
-		rc = 0;
+	    NULL) != 1 || (hex = encode_hex_new(md, mdlen)) == NULL)
+		log_ssl("%s", __func__);
 	OPENSSL_free(spki);
-	return rc;
+	return hex;
 }
 
-static void
-pkiop_check_challenge(struct pkiop *op)
+/* Reads and checks the CSR of a PKCSReq or RenewalReq. */
+static int
+pkiop_read_csr(struct pkiop *op, const unsigned char *der, size_t len)
 {
-	char	*challenge;
-	size_t	 len;
+	char	why[SCEP_FAIL_TEXT_MAX];
 
-	if ((challenge = scep_csr_get_challenge(op->csr, &len)) == NULL) {
-		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST,
-		    "the request has no challenge password");
-		return;
+	if ((op->csr = scep_csr_parse(der, len, why, sizeof(why))) == NULL) {
+		pkiop_fail(op, SCEP_FAIL_BAD_MESSAGE_CHECK, why);
+		return -1;
 	}
-	if (len > CHALLENGE_MAX_LEN ||
-	    challenge_verifier_check(op->svc->challenge, challenge,
-	    len) == -1)
-		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST,
-		    "wrong challenge password");
-	OPENSSL_clear_free(challenge, len);
-}
-
-/* Looks up the transaction: new, retransmitted, or in flight. */
-static void
-pkiop_begin_txn(struct pkiop *op)
-{
-	enum store_begin	 found;
-	unsigned char		*der = NULL;
-	const unsigned char	*p;
-	size_t			 len;
-
-	op->txn.txid = op->req->txid;
-	op->txn.kind = "enroll";
-	op->txn.pubkey_sha256 = op->pubkey_sha256;
-	op->txn.subject = op->subject;
-	op->txn.client = op->client;
-	if (store_txn_begin(op->svc->store, &op->txn, &found, &der,
-	    &len) == -1) {
+	if ((op->csr_der = malloc(len)) == NULL ||
+	    certbuild_name_text(X509_REQ_get_subject_name(op->csr),
+	    op->subject, sizeof(op->subject)) == -1 ||
+	    (op->pubkey_sha256 = pkiop_key_hash(X509_REQ_get0_pubkey(
+	    op->csr))) == NULL) {
 		pkiop_internal_error(op);
-		return;
+		return -1;
 	}
-	switch (found) {
-	case STORE_BEGIN_NEW:
-		op->txn_open = 1;
-		op->decision = PKIOP_ISSUE;
-		break;
-	case STORE_BEGIN_ISSUED:
-		p = der;
-		if ((op->cert = d2i_X509(NULL, &p, (long)len)) == NULL) {
-			log_ssl("txid=%s: stored certificate unreadable",
-			    op->req->txid);
-			pkiop_internal_error(op);
-		} else
-			op->decision = PKIOP_RESEND;
-		break;
-	case STORE_BEGIN_BUSY:
-		op->decision = PKIOP_PENDING;
-		break;
-	case STORE_BEGIN_KEY_MISMATCH:
-		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, "this transactionID was "
-		    "already used for another public key");
-		break;
+	memcpy(op->csr_der, der, len);
+	op->csr_len = len;
+	if (issue_check_request(op->csr, why, sizeof(why)) == -1) {
+		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, why);
+		return -1;
 	}
-	free(der);
+	/* The certificate is enveloped to the signer: RSA key transport. */
+	if (EVP_PKEY_get_base_id(X509_get0_pubkey(op->req->signer_cert)) !=
+	    EVP_PKEY_RSA) {
+		pkiop_fail(op, SCEP_FAIL_BAD_ALG, "the signer certificate "
+		    "must hold an RSA key to receive the certificate");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A RenewalReq is signed with a valid certificate we issued, for the
+ * same subject as the request.
+ */
+static int
+pkiop_check_renewal(struct pkiop *op)
+{
+	X509	*old = op->req->signer_cert;
+	int	 r;
+
+	if (X509_verify(old, X509_get0_pubkey(op->svc->ca_cert)) != 1 ||
+	    X509_cmp_current_time(X509_get0_notAfter(old)) <= 0 ||
+	    X509_cmp_current_time(X509_get0_notBefore(old)) > 0 ||
+	    (op->renewed_serial = certbuild_serial_hex_new(
+	    X509_get0_serialNumber(old))) == NULL) {
+		log_ssl_clear();
+		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, "a renewal must be "
+		    "signed with a valid certificate of this CA");
+		return -1;
+	}
+	if ((r = store_cert_issued(op->svc->store, op->renewed_serial)) ==
+	    -1) {
+		pkiop_internal_error(op);
+		return -1;
+	}
+	if (r == 1) {
+		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, "the signer certificate "
+		    "was not issued here");
+		return -1;
+	}
+	if (X509_NAME_cmp(X509_get_subject_name(old),
+	    X509_REQ_get_subject_name(op->csr)) != 0) {
+		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, "a renewal must keep the "
+		    "subject of the certificate it renews");
+		return -1;
+	}
+	return 0;
 }
 
 /* Reserves a serial number nobody has had, before anything is signed. */
@@ -209,7 +232,7 @@ pkiop_reserve_serial(struct pkiop *op)
 		    NULL)
 			return -1;
 		r = store_serial_reserve(op->svc->store, op->serial_hex,
-		    op->req->txid);
+		    op->own_txid);
 		if (r != 1)
 			return r;
 		log_warnx("serial %s collided; drawing another",
@@ -218,46 +241,288 @@ pkiop_reserve_serial(struct pkiop *op)
 	return -1;
 }
 
+/* Builds the unsigned certificate with the profile; the HSM signs it. */
 static void
-pkiop_enroll(struct pkiop *op, const unsigned char *content, size_t len)
+pkiop_prepare_issue(struct pkiop *op, const struct policy_profile *pf)
 {
-	struct issue_profile	pf;
-	char			why[SCEP_FAIL_TEXT_MAX];
+	op->profile = pf;
+	if (pkiop_reserve_serial(op) == -1 ||
+	    (op->cert = issue_cert_new(op->csr, op->svc->ca_cert, op->serial,
+	    &pf->issue, time(NULL))) == NULL ||
+	    certbuild_name_text(X509_get_subject_name(op->cert),
+	    op->cert_subject, sizeof(op->cert_subject)) == -1) {
+		pkiop_internal_error(op);
+		return;
+	}
+	op->decision = PKIOP_ISSUE;
+}
 
-	if ((op->csr = scep_csr_parse(content, len, why, sizeof(why))) ==
-	    NULL) {
-		pkiop_fail(op, SCEP_FAIL_BAD_MESSAGE_CHECK, why);
+/* The policy view: valid certificates the subject would collide with. */
+static int
+pkiop_active_count(void *arg, const struct issue_profile *pf)
+{
+	struct pkiop	*op = arg;
+	X509_NAME	*name;
+	char		 text[PKIOP_SUBJECT_MAX];
+	int		 rc = -1;
+
+	if ((name = issue_subject_new(op->csr, pf)) != NULL &&
+	    certbuild_name_text(name, text, sizeof(text)) == 0)
+		rc = store_active_count(op->svc->store, text,
+		    op->renewed_serial, time(NULL));
+	X509_NAME_free(name);
+	return rc;
+}
+
+static void
+pkiop_client_addr(const char *client, struct policy_request *q)
+{
+	if (inet_pton(AF_INET, client, q->client.addr) == 1)
+		q->client.family = AF_INET;
+	else if (inet_pton(AF_INET6, client, q->client.addr) == 1)
+		q->client.family = AF_INET6;
+	else
 		return;
-	}
-	if (pkiop_describe_csr(op) == -1) {
+	q->has_client = 1;
+}
+
+/* Checks the challenge the rule requires; the clear text is wiped. */
+static int
+pkiop_challenge_ok(struct pkiop *op, const struct policy_rule *r,
+    const struct policy_request *q)
+{
+	struct challenge_check	 cc;
+	char			 why[SCEP_FAIL_TEXT_MAX];
+	size_t			 len = 0;
+	char			*challenge;
+	enum challenge_result	 res;
+
+	if (r->challenge == NULL)
+		return 1;
+	challenge = scep_csr_get_challenge(op->csr, &len);
+	memset(&cc, 0, sizeof(cc));
+	cc.c = r->challenge;
+	cc.challenge = challenge;
+	cc.len = len;
+	cc.txid = op->req->txid;
+	cc.client = op->client;
+	cc.rule = r->name;
+	cc.req = q;
+	cc.store = op->svc->store;
+	res = challenge_check(&cc, why, sizeof(why));
+	if (challenge != NULL)
+		OPENSSL_clear_free(challenge, len);
+	if (res == CHALLENGE_OK)
+		return 1;
+	if (res == CHALLENGE_ERROR)
 		pkiop_internal_error(op);
-		return;
-	}
-	if (issue_check_request(op->csr, why, sizeof(why)) == -1) {
+	else
 		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, why);
-		return;
-	}
-	/* The certificate is enveloped to the signer: RSA key transport. */
-	if (EVP_PKEY_get_base_id(X509_get0_pubkey(op->req->signer_cert)) !=
-	    EVP_PKEY_RSA) {
-		pkiop_fail(op, SCEP_FAIL_BAD_ALG, "the signer certificate "
-		    "must hold an RSA key to receive the certificate");
-		return;
-	}
-	pkiop_begin_txn(op);
-	if (op->decision != PKIOP_ISSUE)
-		return;
-	pkiop_check_challenge(op);
-	if (op->decision != PKIOP_ISSUE)
-		return;
-	if (pkiop_reserve_serial(op) == -1) {
+	return 0;
+}
+
+/* A new transaction: the policy decides, then the challenge. */
+static void
+pkiop_decide(struct pkiop *op, int renewal)
+{
+	struct policy_request	 q;
+	struct policy_view	 view = { pkiop_active_count, op };
+	struct policy_decision	 d;
+
+	if (policy_request_from_csr(&q, op->csr, op->subject) == -1) {
 		pkiop_internal_error(op);
 		return;
 	}
-	pf.validity_days = op->svc->cfg->validity_days;
-	if ((op->cert = issue_cert_new(op->csr, op->svc->ca_cert, op->serial,
-	    &pf, time(NULL))) == NULL)
+	q.renewal = renewal;
+	pkiop_client_addr(op->client, &q);
+	if (policy_evaluate(op->pol, &q, &view, &d, NULL, 0) == -1) {
 		pkiop_internal_error(op);
+		goto out;
+	}
+	snprintf(op->rule, sizeof(op->rule), "%s", d.rule ? d.rule->name :
+	    "(none)");
+	if (d.action == POLICY_REJECT) {
+		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, d.reason);
+		goto out;
+	}
+	if (!pkiop_challenge_ok(op, d.rule, &q))
+		goto out;
+	if (d.action == POLICY_PENDING) {
+		op->profile = d.rule->profile;
+		op->decision = PKIOP_HOLD;
+	} else
+		pkiop_prepare_issue(op, d.rule->profile);
+ out:
+	policy_request_clear(&q);
+}
+
+/* An approved request is issued by the first poll that takes it. */
+static void
+pkiop_issue_approved(struct pkiop *op)
+{
+	const struct policy_profile	*pf;
+	char				 why[SCEP_FAIL_TEXT_MAX];
+	int				 r;
+
+	r = store_txn_transition(op->svc->store, op->row.txid, op->row.kind,
+	    STORE_TXN_APPROVED, STORE_TXN_PROCESSING, NULL);
+	if (r == -1) {
+		pkiop_internal_error(op);
+		return;
+	}
+	if (r == 1) {			/* another poll is issuing it */
+		op->decision = PKIOP_PENDING;
+		return;
+	}
+	op->own_txid = op->row.txid;
+	op->own_kind = op->row.kind;
+	op->own_approved = 1;
+	snprintf(op->rule, sizeof(op->rule), "%s", op->row.rule ?
+	    op->row.rule : "(none)");
+	if ((pf = policy_profile_find(op->pol, op->row.profile ?
+	    op->row.profile : "")) == NULL) {
+		log_error("txid=%s: profile \"%s\" is no longer in the policy",
+		    op->row.txid, op->row.profile ? op->row.profile : "");
+		pkiop_internal_error(op);
+		return;
+	}
+	X509_REQ_free(op->csr);
+	if ((op->csr = scep_csr_parse(op->row.csr, op->row.csr_len, why,
+	    sizeof(why))) == NULL) {
+		log_error("txid=%s: the held request is unreadable: %s",
+		    op->row.txid, why);
+		pkiop_internal_error(op);
+		return;
+	}
+	if (op->subject[0] == '\0')
+		snprintf(op->subject, sizeof(op->subject), "%s",
+		    op->row.subject ? op->row.subject : "");
+	pkiop_prepare_issue(op, pf);
+}
+
+/* Answers from a transaction decided or held before. */
+static void
+pkiop_answer_existing(struct pkiop *op)
+{
+	const unsigned char	*p;
+	char			 text[SCEP_FAIL_TEXT_MAX];
+
+	snprintf(op->rule, sizeof(op->rule), "%s", op->row.rule ?
+	    op->row.rule : "(none)");
+	switch (op->row.state) {
+	case STORE_TXN_ISSUED:
+		p = op->row.cert;
+		if (p == NULL || (op->cert = d2i_X509(NULL, &p,
+		    (long)op->row.cert_len)) == NULL) {
+			log_ssl("txid=%s: stored certificate unreadable",
+			    op->row.txid);
+			pkiop_internal_error(op);
+		} else
+			op->decision = PKIOP_RESEND;
+		break;
+	case STORE_TXN_PENDING:
+		if (op->row.expires_at > time(NULL)) {
+			op->decision = PKIOP_PENDING;
+			break;
+		}
+		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, "the held request "
+		    "expired before an operator decided");
+		if (store_txn_transition(op->svc->store, op->row.txid,
+		    op->row.kind, STORE_TXN_PENDING, STORE_TXN_EXPIRED,
+		    NULL) == -1)
+			pkiop_internal_error(op);
+		break;
+	case STORE_TXN_APPROVED:
+		pkiop_issue_approved(op);
+		break;
+	case STORE_TXN_PROCESSING:
+		op->decision = PKIOP_PENDING;
+		break;
+	case STORE_TXN_EXPIRED:
+		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, "the held request "
+		    "expired before an operator decided");
+		break;
+	case STORE_TXN_DENIED:
+		snprintf(text, sizeof(text), "refused by an operator%s%s",
+		    op->row.reason ? ": " : "", op->row.reason ?
+		    op->row.reason : "");
+		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, text);
+		break;
+	default:
+		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, op->row.reason ?
+		    op->row.reason : "the request was refused");
+		break;
+	}
+}
+
+static void
+pkiop_enroll(struct pkiop *op, const unsigned char *content, size_t len,
+    int renewal)
+{
+	enum store_begin	found;
+
+	if (pkiop_read_csr(op, content, len) == -1 ||
+	    (renewal && pkiop_check_renewal(op) == -1))
+		return;
+	op->txn.txid = op->req->txid;
+	op->txn.kind = renewal ? PKIOP_KIND_RENEW : PKIOP_KIND_ENROLL;
+	op->txn.pubkey_sha256 = op->pubkey_sha256;
+	op->txn.signer_sha256 = op->signer_sha256;
+	op->txn.subject = op->subject;
+	op->txn.client = op->client;
+	if (store_txn_begin(op->svc->store, &op->txn, &found,
+	    &op->row) == -1) {
+		pkiop_internal_error(op);
+		return;
+	}
+	switch (found) {
+	case STORE_BEGIN_BUSY:
+		op->decision = PKIOP_PENDING;
+		break;
+	case STORE_BEGIN_EXISTS:
+		/* A repeated request, or a poll by repeating the request. */
+		if (strcmp(op->row.pubkey_sha256, op->pubkey_sha256) != 0)
+			pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, "this "
+			    "transactionID was already used for another "
+			    "public key");
+		else
+			pkiop_answer_existing(op);
+		break;
+	case STORE_BEGIN_NEW:
+		op->own_txid = op->txn.txid;
+		op->own_kind = op->txn.kind;
+		pkiop_decide(op, renewal);
+		break;
+	}
+}
+
+/* CertPoll (GetCertInitial): the state of an earlier request. */
+static void
+pkiop_poll(struct pkiop *op, const unsigned char *content, size_t len)
+{
+	int	r;
+
+	if (scep_issuer_and_subject_check(content, len) == -1) {
+		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, "a CertPoll holds an "
+		    "IssuerAndSubject");
+		return;
+	}
+	if ((r = store_txn_lookup(op->svc->store, op->req->txid,
+	    &op->row)) == -1) {
+		pkiop_internal_error(op);
+		return;
+	}
+	/* Only the requester may poll: same signer or same request key. */
+	if (r == 1 || (strcmp(op->signer_sha256, op->row.pubkey_sha256) != 0 &&
+	    (op->row.signer_sha256 == NULL ||
+	    strcmp(op->signer_sha256, op->row.signer_sha256) != 0))) {
+		pkiop_fail(op, SCEP_FAIL_BAD_CERT_ID, "no request with this "
+		    "transactionID from this requester");
+		return;
+	}
+	snprintf(op->subject, sizeof(op->subject), "%s", op->row.subject ?
+	    op->row.subject : "");
+	pkiop_answer_existing(op);
 }
 
 /* Responses are never sent under single DES. */
@@ -310,6 +575,7 @@ pkiop_sign(struct pkiop *op, unsigned char **der, size_t *len)
 		rep.cipher = pkiop_reply_cipher(op->req);
 		break;
 	case PKIOP_PENDING:
+	case PKIOP_HOLD:
 		rep.status = SCEP_STATUS_PENDING;
 		break;
 	case PKIOP_FAIL:
@@ -334,38 +600,40 @@ pkiop_outcome(const struct pkiop *op)
 		return "resent";
 	case PKIOP_PENDING:
 		return "pending";
+	case PKIOP_HOLD:
+		return "held";
 	case PKIOP_FAIL:
 	default:
 		return op->internal ? "failed" : "rejected";
 	}
 }
 
-/* Makes the outcome durable; -1 means the answer must not be sent. */
+/* Ends the transaction we own (if any) with the outcome in ev. */
 static int
-pkiop_record(struct pkiop *op)
+pkiop_record_owned(struct pkiop *op, const struct store_event *ev)
 {
-	struct store_event	 ev;
-	struct store_cert	 sc;
-	enum store_txn_state	 state;
+	struct store_cert	sc;
+	struct store_hold	h;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.txid = op->req->txid;
-	ev.msgtype = scep_msgtype_name(op->req->msgtype);
-	ev.client = op->client;
-	ev.outcome = pkiop_outcome(op);
-	if (op->decision == PKIOP_FAIL) {
-		ev.failinfo = op->fail == SCEP_FAIL_NONE ? NULL :
-		    scep_failinfo_name(op->fail);
-		ev.reason = op->fail_text;
+	if (op->decision == PKIOP_HOLD) {
+		memset(&h, 0, sizeof(h));
+		h.csr = op->csr_der;
+		h.csr_len = op->csr_len;
+		h.rule = op->rule;
+		h.profile = op->profile->name;
+		h.reason = ev->reason;
+		h.expires_at = time(NULL) + op->pol->pending_expiry;
+		return store_txn_hold(op->svc->store, &op->txn, &h, ev);
 	}
-	if (op->decision == PKIOP_ISSUE)
-		ev.serial = op->serial_hex;
-	if (!op->txn_open)
-		return store_event_add(op->svc->store, &ev);
-	if (op->decision != PKIOP_ISSUE) {
-		state = op->internal ? STORE_TXN_FAILED : STORE_TXN_REJECTED;
-		return store_txn_finish(op->svc->store, &op->txn, state, NULL,
-		    &ev);
+	if (op->decision == PKIOP_FAIL) {
+		/* An approved request stays approved until it is issued. */
+		if (op->own_approved && op->internal)
+			return store_txn_transition(op->svc->store,
+			    op->own_txid, op->own_kind, STORE_TXN_PROCESSING,
+			    STORE_TXN_APPROVED, ev) == -1 ? -1 : 0;
+		return store_txn_finish(op->svc->store, op->own_txid,
+		    op->own_kind, op->internal ? STORE_TXN_FAILED :
+		    STORE_TXN_REJECTED, NULL, ev);
 	}
 	if ((op->cert_der_len = i2d_X509(op->cert, &op->cert_der)) <= 0) {
 		log_ssl("i2d_X509");
@@ -373,13 +641,71 @@ pkiop_record(struct pkiop *op)
 	}
 	memset(&sc, 0, sizeof(sc));
 	sc.serial = op->serial_hex;
-	sc.subject = op->subject;
+	sc.subject = op->cert_subject;
 	sc.not_before = certbuild_time(X509_get0_notBefore(op->cert));
 	sc.not_after = certbuild_time(X509_get0_notAfter(op->cert));
 	sc.der = op->cert_der;
 	sc.der_len = (size_t)op->cert_der_len;
-	return store_txn_finish(op->svc->store, &op->txn, STORE_TXN_ISSUED,
-	    &sc, &ev);
+	return store_txn_finish(op->svc->store, op->own_txid, op->own_kind,
+	    STORE_TXN_ISSUED, &sc, ev);
+}
+
+/* Makes the outcome durable; -1 means the answer must not be sent. */
+static int
+pkiop_record(struct pkiop *op)
+{
+	struct store_event	ev;
+	char			reason[SCEP_FAIL_TEXT_MAX];
+
+	memset(&ev, 0, sizeof(ev));
+	ev.txid = op->req->txid;
+	ev.msgtype = scep_msgtype_name(op->req->msgtype);
+	ev.client = op->client;
+	ev.outcome = pkiop_outcome(op);
+	ev.rule = op->rule[0] ? op->rule : NULL;
+	if (op->decision == PKIOP_FAIL) {
+		ev.failinfo = op->fail == SCEP_FAIL_NONE ? NULL :
+		    scep_failinfo_name(op->fail);
+		ev.reason = op->fail_text;
+	} else if (op->decision == PKIOP_HOLD) {
+		snprintf(reason, sizeof(reason), "held for an operator by "
+		    "rule %s", op->rule);
+		ev.reason = reason;
+	} else if (op->decision == PKIOP_ISSUE) {
+		ev.serial = op->serial_hex;
+		ev.reason = op->own_approved ? "approved by an operator" :
+		    NULL;
+	}
+	if (op->own_txid != NULL)
+		return pkiop_record_owned(op, &ev);
+	return store_event_add(op->svc->store, &ev);
+}
+
+/* The audit line, for decisions (not for resends and waits). */
+static void
+pkiop_audit(const struct pkiop *op)
+{
+	struct audit_entry	e;
+
+	if (op->decision == PKIOP_RESEND || op->decision == PKIOP_PENDING)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.txid = op->req->txid;
+	e.msgtype = scep_msgtype_name(op->req->msgtype);
+	e.subject = op->decision == PKIOP_ISSUE ? op->cert_subject :
+	    op->subject;
+	e.client = op->client;
+	e.rule = op->rule[0] ? op->rule : NULL;
+	e.decision = pkiop_outcome(op);
+	if (op->decision == PKIOP_FAIL)
+		e.reason = op->fail_text;
+	else if (op->decision == PKIOP_HOLD)
+		e.reason = "held for an operator";
+	else if (op->own_approved)
+		e.reason = "approved by an operator";
+	if (op->decision == PKIOP_ISSUE)
+		e.serial = op->serial_hex;
+	audit_log(op->svc->audit, &e);
 }
 
 /* The request's one log line: who, what, and how it ended. */
@@ -396,17 +722,23 @@ pkiop_log(const struct pkiop *op)
 		    op->fail_text);
 	else if (op->decision == PKIOP_ISSUE)
 		snprintf(detail, sizeof(detail), " serial=%s", op->serial_hex);
-	log_info("txid=%s client=%s msgtype=%s subject=\"%s\" outcome=%s%s",
-	    op->req->txid, op->client, scep_msgtype_name(op->req->msgtype),
-	    op->subject, pkiop_outcome(op), detail);
+	log_info("txid=%s client=%s msgtype=%s subject=\"%s\" rule=%s "
+	    "outcome=%s%s", op->req->txid, op->client,
+	    scep_msgtype_name(op->req->msgtype), op->subject,
+	    op->rule[0] ? op->rule : "-", pkiop_outcome(op), detail);
 }
 
 static void
 pkiop_clear(struct pkiop *op)
 {
+	service_policy_put(op->svc, op->pref);
 	scep_request_free(op->req);
 	X509_REQ_free(op->csr);
+	free(op->csr_der);
 	free(op->pubkey_sha256);
+	free(op->signer_sha256);
+	free(op->renewed_serial);
+	store_row_clear(&op->row);
 	ASN1_INTEGER_free(op->serial);
 	free(op->serial_hex);
 	X509_free(op->cert);
@@ -431,6 +763,36 @@ pkiop_malformed(struct service *svc, const char *client, const char *why,
 		service_text(r, 400, why);
 }
 
+/* Reads the decrypted content according to the message type. */
+static void
+pkiop_dispatch(struct pkiop *op, const unsigned char *content, size_t len)
+{
+	char	why[SCEP_FAIL_TEXT_MAX];
+
+	if ((op->signer_sha256 = pkiop_key_hash(X509_get0_pubkey(
+	    op->req->signer_cert))) == NULL) {
+		pkiop_internal_error(op);
+		return;
+	}
+	switch (op->req->msgtype) {
+	case SCEP_MSG_PKCSREQ:
+		pkiop_enroll(op, content, len, 0);
+		break;
+	case SCEP_MSG_RENEWALREQ:
+		pkiop_enroll(op, content, len, 1);
+		break;
+	case SCEP_MSG_CERTPOLL:
+		pkiop_poll(op, content, len);
+		break;
+	default:
+		snprintf(why, sizeof(why), "messageType %d (%s) is not "
+		    "supported", op->req->msgtype,
+		    scep_msgtype_name(op->req->msgtype));
+		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, why);
+		break;
+	}
+}
+
 void
 service_pkioperation(struct service *svc, const unsigned char *der,
     size_t len, const char *client, struct service_response *r)
@@ -451,19 +813,13 @@ service_pkioperation(struct service *svc, const unsigned char *der,
 		pkiop_malformed(svc, client, why, r);
 		return;
 	}
+	op.pol = service_policy_get(svc, &op.pref);
 	log_debug("txid=%s client=%s msgtype=%s received", op.req->txid,
 	    client, scep_msgtype_name(op.req->msgtype));
 	if (op.req->fail != SCEP_FAIL_NONE)
 		pkiop_fail(&op, op.req->fail, op.req->fail_text);
 	else if ((content = pkiop_decrypt(&op, &content_len)) != NULL) {
-		if (op.req->msgtype == SCEP_MSG_PKCSREQ)
-			pkiop_enroll(&op, content, content_len);
-		else {
-			snprintf(why, sizeof(why), "messageType %d (%s) is not "
-			    "supported", op.req->msgtype,
-			    scep_msgtype_name(op.req->msgtype));
-			pkiop_fail(&op, SCEP_FAIL_BAD_REQUEST, why);
-		}
+		pkiop_dispatch(&op, content, content_len);
 		OPENSSL_cleanse(content, content_len);
 		free(content);
 	}
@@ -489,6 +845,7 @@ service_pkioperation(struct service *svc, const unsigned char *der,
 		service_text(r, 500, "out of memory");
 	} else {
 		pkiop_log(&op);
+		pkiop_audit(&op);
 		memcpy(r->body, rep, rep_len);
 		r->body_len = rep_len;
 		r->http_status = 200;

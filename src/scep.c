@@ -479,6 +479,31 @@ scep_csr_get_challenge(const X509_REQ *csr, size_t *len)
 	return out;
 }
 
+int
+scep_issuer_and_subject_check(const unsigned char *der, size_t len)
+{
+	const unsigned char	*p = der, *end;
+	X509_NAME		*name;
+	long			 inner;
+	int			 tag, xclass, i;
+
+	if (len > LONG_MAX || (ASN1_get_object(&p, &inner, &tag, &xclass,
+	    (long)len) & 0x80) != 0 || tag != V_ASN1_SEQUENCE ||
+	    xclass != V_ASN1_UNIVERSAL || p + inner != der + len) {
+		log_ssl_clear();
+		return -1;
+	}
+	end = p + inner;
+	for (i = 0; i < 2; i++) {
+		if ((name = d2i_X509_NAME(NULL, &p, end - p)) == NULL) {
+			log_ssl_clear();
+			return -1;
+		}
+		X509_NAME_free(name);
+	}
+	return p == end ? 0 : -1;
+}
+
 /* Wraps certs in a degenerate SignedData (no signers, no content). */
 static PKCS7 *
 scep_certs_only_new(STACK_OF(X509) *certs)

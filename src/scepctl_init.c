@@ -210,10 +210,69 @@ init_path(const char *dir, const char *name)
 	return p;
 }
 
+/* The starting policy: a shared challenge, issue; renewals issue. */
+static int
+init_write_policy(const char *dir, const char *challenge_hash)
+{
+	char	*text = NULL, *path = NULL;
+	int	 n, rc = -1;
+
+	n = asprintf(&text,
+"# scepd policy, written by scepctl init.  Rules are tried in order;\n"
+"# the first that matches decides.  See policy/README.md for every\n"
+"# setting, and \"scepctl policy check\" before \"kill -HUP\".\n"
+"\n"
+"pending_expiry = \"7d\";   # held requests expire unless decided\n"
+"\n"
+"challenges = {\n"
+"  # Salted scrypt hash of the challenge password; make a new one with\n"
+"  # \"scepctl challenge hash\".\n"
+"  shared = { kind = \"static\"; hash = \"%s\"; };\n"
+"};\n"
+"\n"
+"profiles = {\n"
+"  default = {\n"
+"    validity_days = 365;\n"
+"    key_usage = [ \"digitalSignature\", \"keyEncipherment\" ];\n"
+"    extended_key_usage = [ \"clientAuth\" ];\n"
+"    san_types = [ \"dns\", \"ip\", \"email\", \"uri\" ];\n"
+"  };\n"
+"};\n"
+"\n"
+"rules = (\n"
+"  {\n"
+"    # Signed with a valid certificate of this CA, same subject.\n"
+"    name = \"renewal\";\n"
+"    request = \"renewal\";\n"
+"    challenge = \"none\";\n"
+"    action = \"issue\";\n"
+"    profile = \"default\";\n"
+"  },\n"
+"  {\n"
+"    name = \"enroll-with-challenge\";\n"
+"    request = \"initial\";\n"
+"    challenge = \"shared\";\n"
+"    action = \"issue\";\n"
+"    profile = \"default\";\n"
+"  }\n"
+");\n", challenge_hash);
+	if (n == -1) {
+		text = NULL;
+		goto out;
+	}
+	if ((path = init_path(dir, "policy.conf")) == NULL ||
+	    files_write_new(path, text, (size_t)n, 0600) == -1)
+		goto out;
+	rc = 0;
+ out:
+	free(text);
+	free(path);
+	return rc;
+}
+
 static int
 init_write_config(const struct init_opts *o, const char *dir,
-    const char *module, const struct provision_result *res,
-    const char *challenge_hash)
+    const char *module, const struct provision_result *res)
 {
 	char	*ca_uri = NULL, *ra_uri = NULL, *text = NULL, *path = NULL;
 	char	 env[PATH_MAX + 256] = "";
@@ -260,13 +319,13 @@ init_write_config(const struct init_opts *o, const char *dir,
 "ca = {\n"
 "  certificate = \"ca.pem\";\n"
 "  ra_certificate = \"ra.pem\";\n"
-"  validity_days = 365;   # of issued certificates\n"
 "};\n"
 "\n"
-"enroll = {\n"
-"  # Salted scrypt hash of the challenge password; change it with\n"
-"  # \"scepctl challenge hash\".\n"
-"  challenge = \"%s\";\n"
+"policy = {\n"
+"  # Who gets which certificate: see policy.conf.  SIGHUP reloads it.\n"
+"  file = \"policy.conf\";\n"
+"  # One JSON line per decision (also on stderr).\n"
+"  audit_log = \"audit.log\";\n"
 "};\n"
 "\n"
 "algorithms = {\n"
@@ -282,7 +341,7 @@ init_write_config(const struct init_opts *o, const char *dir,
 "  legacy_des = %s;\n"
 "};\n",
 	    module, o->token, o->module ? o->pin_file : "pin", ca_uri, ra_uri,
-	    env, challenge_hash, o->strict ? "false" : "true");
+	    env, o->strict ? "false" : "true");
 	if (n == -1) {
 		text = NULL;
 		goto out;
@@ -421,8 +480,9 @@ scepctl_init(int argc, char *argv[])
 		goto out;
 	if (init_token(&o, dir, &res) == -1 ||
 	    init_write_files(dir, &res) == -1 ||
+	    init_write_policy(dir, hash) == -1 ||
 	    init_write_config(&o, dir, o.module ? o.module : SOFTHSM_MODULE,
-	    &res, hash) == -1)
+	    &res) == -1)
 		goto out;
 	init_print(dir, &res, challenge, o.challenge == NULL);
 	rc = SCEPCTL_EXIT_OK;

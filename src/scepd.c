@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -39,13 +41,16 @@ scepd_usage(FILE *f)
 "  -h, --help              this text\n"
 "  -V, --version           print the version\n"
 "\n"
-"Signals: SIGTERM and SIGINT stop the server after in-flight requests.\n"
+"Signals: SIGTERM and SIGINT stop the server after in-flight requests;\n"
+"SIGHUP reloads the policy file (an invalid one is refused, and the\n"
+"policy in force stays).\n"
 "Exit status: 0 after a clean stop, 1 on a start-up or runtime failure,\n"
 "2 on a usage error.\n");
 }
 
+/* Waits for SIGTERM or SIGINT; SIGHUP reloads the policy meanwhile. */
 static int
-scepd_wait_for_stop(void)
+scepd_wait_for_stop(struct service *svc)
 {
 	sigset_t	set;
 	int		sig;
@@ -58,7 +63,8 @@ scepd_wait_for_stop(void)
 		if (sigwait(&set, &sig) != 0)
 			return -1;
 		if (sig == SIGHUP) {
-			log_info("SIGHUP: nothing to reload");
+			log_info("SIGHUP: reloading the policy");
+			service_policy_reload(svc);
 			continue;
 		}
 		log_info("%s: stopping after in-flight requests",
@@ -120,6 +126,11 @@ main(int argc, char *argv[])
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+	/* Before any thread: libcurl's global state (webhooks). */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("curl_global_init failed");
+		goto out;
+	}
 	if ((cfg = config_load(config, err, sizeof(err))) == NULL) {
 		log_error("%s", err);
 		goto out;
@@ -135,12 +146,13 @@ main(int argc, char *argv[])
 	    cfg->max_body)) == NULL)
 		goto out;
 	log_info("scepd %s ready", SCEPD_VERSION);
-	if (scepd_wait_for_stop() == 0)
+	if (scepd_wait_for_stop(svc) == 0)
 		rc = SCEPD_EXIT_OK;
 	http_stop(hs);
 	log_info("stopped");
  out:
 	service_free(svc);
 	config_free(cfg);
+	curl_global_cleanup();
 	return rc;
 }

@@ -11,16 +11,100 @@
 #include <openssl/x509v3.h>
 
 #include "alg.h"
-#include "challenge.h"
+#include "audit.h"
 #include "config.h"
 #include "files.h"
 #include "log.h"
+#include "policy.h"
 #include "scep.h"
 #include "service.h"
 #include "signer.h"
 #include "store.h"
 
 #define SERVICE_CAPS_MAX	256
+
+/* A policy and the requests still using it. */
+struct service_policy {
+	struct policy	*pol;
+	int		 refs;
+	int		 retired;	/* replaced: freed at refs == 0 */
+};
+
+static struct service_policy *
+service_policy_load(const char *path)
+{
+	struct service_policy	*sp;
+	char			 err[1024];
+
+	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
+		log_error("%s: out of memory", __func__);
+		return NULL;
+	}
+	if ((sp->pol = policy_load(path, err, sizeof(err))) == NULL) {
+		log_error("policy refused: %s", err);
+		free(sp);
+		return NULL;
+	}
+	log_info("policy %s: %zu rule(s), %zu challenge(s), %zu profile(s)",
+	    sp->pol->path, sp->pol->n_rules, sp->pol->n_challenges,
+	    sp->pol->n_profiles);
+	return sp;
+}
+
+static void
+service_policy_free(struct service_policy *sp)
+{
+	if (sp == NULL)
+		return;
+	policy_free(sp->pol);
+	free(sp);
+}
+
+const struct policy *
+service_policy_get(struct service *svc, struct service_policy **ref)
+{
+	pthread_mutex_lock(&svc->policy_mutex);
+	*ref = svc->policy;
+	svc->policy->refs++;
+	pthread_mutex_unlock(&svc->policy_mutex);
+	return (*ref)->pol;
+}
+
+void
+service_policy_put(struct service *svc, struct service_policy *ref)
+{
+	int	last;
+
+	if (ref == NULL)
+		return;
+	pthread_mutex_lock(&svc->policy_mutex);
+	last = --ref->refs == 0 && ref->retired;
+	pthread_mutex_unlock(&svc->policy_mutex);
+	if (last)
+		service_policy_free(ref);
+}
+
+int
+service_policy_reload(struct service *svc)
+{
+	struct service_policy	*sp, *old;
+	int			 last;
+
+	if ((sp = service_policy_load(svc->cfg->policy_file)) == NULL) {
+		log_warnx("keeping the policy in force");
+		return -1;
+	}
+	pthread_mutex_lock(&svc->policy_mutex);
+	old = svc->policy;
+	svc->policy = sp;
+	old->retired = 1;
+	last = old->refs == 0;
+	pthread_mutex_unlock(&svc->policy_mutex);
+	if (last)
+		service_policy_free(old);
+	log_info("policy reloaded");
+	return 0;
+}
 
 /* RFC 8894 3.5.2: one capability per line, only what we support. */
 static char *
@@ -40,6 +124,7 @@ service_caps_new(const struct scepd_config *cfg)
 	if (cfg->ciphers & ALG_CIPHER_DES3)
 		CAP("DES3");
 	CAP("POSTPKIOperation");
+	CAP("Renewal");
 	if (cfg->digests & ALG_DIGEST_SHA1)
 		CAP("SHA-1");
 	if (cfg->digests & ALG_DIGEST_SHA256)
@@ -99,7 +184,11 @@ service_new(const struct scepd_config *cfg)
 		return NULL;
 	}
 	svc->cfg = cfg;
+	pthread_mutex_init(&svc->policy_mutex, NULL);
 	if (scep_init() == -1 || service_providers_init(svc) == -1)
+		goto fail;
+	if ((svc->policy = service_policy_load(cfg->policy_file)) == NULL ||
+	    (svc->audit = audit_open(cfg->audit_log)) == NULL)
 		goto fail;
 	if ((svc->ca_cert = files_read_cert(cfg->ca_cert_file)) == NULL ||
 	    (svc->ra_cert = files_read_cert(cfg->ra_cert_file)) == NULL)
@@ -109,9 +198,6 @@ service_new(const struct scepd_config *cfg)
 		    cfg->ca_cert_file);
 		goto fail;
 	}
-	if ((svc->challenge = challenge_verifier_new(cfg->challenge_hash)) ==
-	    NULL)
-		goto fail;
 	if ((svc->caps = service_caps_new(cfg)) == NULL ||
 	    service_cacert_init(svc) == -1)
 		goto fail;
@@ -140,7 +226,9 @@ service_free(struct service *svc)
 	signer_free(svc->signer);
 	X509_free(svc->ca_cert);
 	X509_free(svc->ra_cert);
-	challenge_verifier_free(svc->challenge);
+	service_policy_free(svc->policy);
+	audit_close(svc->audit);
+	pthread_mutex_destroy(&svc->policy_mutex);
 	free(svc->caps);
 	OPENSSL_free(svc->cacert_der);
 	if (svc->legacy != NULL)

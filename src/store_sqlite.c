@@ -2,22 +2,16 @@
  * store.h on SQLite: WAL journal with synchronous=FULL, so a commit
  * is on disk when sqlite3_step() returns.  One connection, used by one
  * thread at a time; every public function is one database transaction.
+ * This file: the connection, the schema, events and certificates;
+ * store_txn.c: transactions; store_otp.c: one-time passwords.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "log.h"
-#include "store.h"
-
-struct store {
-	sqlite3		*db;
-	pthread_mutex_t	 mutex;
-};
+#include "store_sqlite.h"
 
 /* Schema migrations: entry i brings user_version i to i + 1. */
 static const char *const store_migrations[] = {
@@ -54,19 +48,53 @@ static const char *const store_migrations[] = {
 	"  failinfo TEXT,"
 	"  reason TEXT,"
 	"  serial TEXT);",
+	/* 1 -> 2: held requests, renewals, one-time passwords */
+	"CREATE TABLE transactions2 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  txid TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('processing', 'issued',"
+	"    'rejected', 'failed', 'pending', 'approved', 'denied',"
+	"    'expired')),"
+	"  pubkey_sha256 TEXT NOT NULL,"
+	"  signer_sha256 TEXT,"
+	"  subject TEXT,"
+	"  client TEXT,"
+	"  serial TEXT REFERENCES certificates (serial),"
+	"  csr BLOB,"
+	"  rule TEXT,"
+	"  profile TEXT,"
+	"  reason TEXT,"
+	"  expires_at INTEGER,"
+	"  decided_by TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  UNIQUE (txid, kind));"
+	"INSERT INTO transactions2 (txid, kind, state, pubkey_sha256, subject,"
+	"  client, serial, created_at, updated_at)"
+	"  SELECT txid, kind, state, pubkey_sha256, subject, client, serial,"
+	"  created_at, updated_at FROM transactions;"
+	"DROP TABLE transactions;"
+	"ALTER TABLE transactions2 RENAME TO transactions;"
+	"CREATE INDEX transactions_state ON transactions (state);"
+	"CREATE INDEX certificates_subject ON certificates (subject,"
+	"  not_after);"
+	"ALTER TABLE events ADD COLUMN rule TEXT;"
+	"CREATE TABLE otps ("
+	"  id INTEGER PRIMARY KEY,"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  subject_pattern TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  used_at INTEGER,"
+	"  used_txid TEXT,"
+	"  revoked_at INTEGER);",
 };
 
 #define STORE_N_MIGRATIONS \
 	(int)(sizeof(store_migrations) / sizeof(store_migrations[0]))
 
-static const char *const store_state_names[] = {
-	[STORE_TXN_PROCESSING] = "processing",
-	[STORE_TXN_ISSUED] = "issued",
-	[STORE_TXN_REJECTED] = "rejected",
-	[STORE_TXN_FAILED] = "failed",
-};
-
-static int
+int
 store_exec(struct store *st, const char *sql)
 {
 	char	*msg = NULL;
@@ -79,7 +107,7 @@ store_exec(struct store *st, const char *sql)
 	return 0;
 }
 
-static sqlite3_stmt *
+sqlite3_stmt *
 store_prepare(struct store *st, const char *sql)
 {
 	sqlite3_stmt	*stmt = NULL;
@@ -91,8 +119,7 @@ store_prepare(struct store *st, const char *sql)
 	return stmt;
 }
 
-/* Binds text or NULL. */
-static int
+int
 store_bind_text(sqlite3_stmt *stmt, int i, const char *s)
 {
 	if (s == NULL)
@@ -100,8 +127,7 @@ store_bind_text(sqlite3_stmt *stmt, int i, const char *s)
 	return sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT);
 }
 
-/* Runs a statement that returns no row, then finalizes it. */
-static int
+int
 store_step_done(struct store *st, sqlite3_stmt *stmt)
 {
 	int	r;
@@ -190,8 +216,7 @@ store_close(struct store *st)
 	free(st);
 }
 
-/* Locks the connection and opens a write transaction. */
-static int
+int
 store_begin(struct store *st)
 {
 	pthread_mutex_lock(&st->mutex);
@@ -202,8 +227,7 @@ store_begin(struct store *st)
 	return 0;
 }
 
-/* Commits if ok, else rolls back; unlocks.  Returns 0 if committed. */
-static int
+int
 store_end(struct store *st, int ok)
 {
 	int	rc = -1;
@@ -236,14 +260,14 @@ store_recover(struct store *st)
 	return n;
 }
 
-static int
+int
 store_insert_event(struct store *st, const struct store_event *ev)
 {
 	sqlite3_stmt	*stmt;
 
 	stmt = store_prepare(st, "INSERT INTO events (at, txid, msgtype, "
-	    "client, outcome, failinfo, reason, serial) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	    "client, outcome, failinfo, reason, serial, rule) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)time(NULL));
@@ -254,6 +278,7 @@ store_insert_event(struct store *st, const struct store_event *ev)
 	store_bind_text(stmt, 6, ev->failinfo);
 	store_bind_text(stmt, 7, ev->reason);
 	store_bind_text(stmt, 8, ev->serial);
+	store_bind_text(stmt, 9, ev->rule);
 	return store_step_done(st, stmt);
 }
 
@@ -268,14 +293,46 @@ store_event_add(struct store *st, const struct store_event *ev)
 	return store_end(st, ok);
 }
 
+char *
+store_column_text(sqlite3_stmt *stmt, int col, int *err)
+{
+	const unsigned char	*t;
+	char			*copy;
+
+	if ((t = sqlite3_column_text(stmt, col)) == NULL)
+		return NULL;
+	if ((copy = strdup((const char *)t)) == NULL)
+		*err = 1;
+	return copy;
+}
+
+unsigned char *
+store_column_blob(sqlite3_stmt *stmt, int col, size_t *len, int *err)
+{
+	const void	*blob;
+	unsigned char	*copy;
+	int		 n;
+
+	*len = 0;
+	if ((blob = sqlite3_column_blob(stmt, col)) == NULL ||
+	    (n = sqlite3_column_bytes(stmt, col)) <= 0)
+		return NULL;
+	if ((copy = malloc((size_t)n)) == NULL) {
+		*err = 1;
+		return NULL;
+	}
+	memcpy(copy, blob, (size_t)n);
+	*len = (size_t)n;
+	return copy;
+}
+
 /* Copies the DER of certificate serial; NULL if absent. */
 static unsigned char *
 store_select_der(struct store *st, const char *serial, size_t *len)
 {
 	sqlite3_stmt	*stmt;
 	unsigned char	*der = NULL;
-	const void	*blob;
-	int		 n;
+	int		 err = 0;
 
 	*len = 0;
 	stmt = store_prepare(st, "SELECT der FROM certificates "
@@ -283,120 +340,10 @@ store_select_der(struct store *st, const char *serial, size_t *len)
 	if (stmt == NULL)
 		return NULL;
 	store_bind_text(stmt, 1, serial);
-	if (sqlite3_step(stmt) == SQLITE_ROW &&
-	    (blob = sqlite3_column_blob(stmt, 0)) != NULL &&
-	    (n = sqlite3_column_bytes(stmt, 0)) > 0 &&
-	    (der = malloc((size_t)n)) != NULL) {
-		memcpy(der, blob, (size_t)n);
-		*len = (size_t)n;
-	}
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		der = store_column_blob(stmt, 0, len, &err);
 	sqlite3_finalize(stmt);
 	return der;
-}
-
-/* Inserts or resets the transaction row as processing. */
-static int
-store_txn_claim(struct store *st, const struct store_txn *t, int exists)
-{
-	sqlite3_stmt	*stmt;
-	time_t		 now = time(NULL);
-
-	if (exists)
-		stmt = store_prepare(st, "UPDATE transactions SET "
-		    "state = 'processing', pubkey_sha256 = ?3, subject = ?4, "
-		    "client = ?5, serial = NULL, updated_at = ?6 "
-		    "WHERE txid = ?1 AND kind = ?2");
-	else
-		stmt = store_prepare(st, "INSERT INTO transactions (txid, "
-		    "kind, state, pubkey_sha256, subject, client, created_at, "
-		    "updated_at) VALUES (?1, ?2, 'processing', ?3, ?4, ?5, "
-		    "?6, ?6)");
-	if (stmt == NULL)
-		return -1;
-	store_bind_text(stmt, 1, t->txid);
-	store_bind_text(stmt, 2, t->kind);
-	store_bind_text(stmt, 3, t->pubkey_sha256);
-	store_bind_text(stmt, 4, t->subject);
-	store_bind_text(stmt, 5, t->client);
-	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)now);
-	return store_step_done(st, stmt);
-}
-
-int
-store_txn_begin(struct store *st, const struct store_txn *t,
-    enum store_begin *found, unsigned char **der, size_t *der_len)
-{
-	sqlite3_stmt	*stmt;
-	char		*state = NULL, *pubkey = NULL, *serial = NULL;
-	time_t		 updated = 0;
-	int		 exists = 0, ok = 0;
-
-	*der = NULL;
-	*der_len = 0;
-	if (store_begin(st) == -1)
-		return -1;
-	stmt = store_prepare(st, "SELECT state, pubkey_sha256, serial, "
-	    "updated_at FROM transactions WHERE txid = ? AND kind = ?");
-	if (stmt == NULL)
-		goto out;
-	store_bind_text(stmt, 1, t->txid);
-	store_bind_text(stmt, 2, t->kind);
-	switch (sqlite3_step(stmt)) {
-	case SQLITE_ROW:
-		exists = 1;
-		state = strdup((const char *)sqlite3_column_text(stmt, 0));
-		pubkey = strdup((const char *)sqlite3_column_text(stmt, 1));
-		if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
-			serial = strdup((const char *)
-			    sqlite3_column_text(stmt, 2));
-		updated = (time_t)sqlite3_column_int64(stmt, 3);
-		break;
-	case SQLITE_DONE:
-		break;
-	default:
-		log_error("sqlite: %s", sqlite3_errmsg(st->db));
-		sqlite3_finalize(stmt);
-		goto out;
-	}
-	sqlite3_finalize(stmt);
-	if (exists && (state == NULL || pubkey == NULL)) {
-		log_error("%s: out of memory", __func__);
-		goto out;
-	}
-	if (exists && strcmp(state, "issued") == 0) {
-		if (strcmp(pubkey, t->pubkey_sha256) != 0) {
-			*found = STORE_BEGIN_KEY_MISMATCH;
-			ok = 1;
-		} else if (serial != NULL &&
-		    (*der = store_select_der(st, serial, der_len)) != NULL) {
-			*found = STORE_BEGIN_ISSUED;
-			ok = 1;
-		} else
-			log_error("transaction %s is issued but its "
-			    "certificate is missing", t->txid);
-		goto out;
-	}
-	if (exists && strcmp(state, "processing") == 0 &&
-	    time(NULL) - updated < STORE_STALE_SECONDS) {
-		*found = STORE_BEGIN_BUSY;
-		ok = 1;
-		goto out;
-	}
-	/* New, or an earlier attempt that was refused or failed. */
-	if (store_txn_claim(st, t, exists) == 0) {
-		*found = STORE_BEGIN_NEW;
-		ok = 1;
-	}
- out:
-	free(state);
-	free(pubkey);
-	free(serial);
-	if (store_end(st, ok) == -1) {
-		free(*der);
-		*der = NULL;
-		return -1;
-	}
-	return 0;
 }
 
 int
@@ -426,65 +373,6 @@ store_serial_reserve(struct store *st, const char *serial, const char *txid)
 	if (store_end(st, rc == 0) == -1)
 		return rc == 1 ? 1 : -1;
 	return rc;
-}
-
-static int
-store_update_cert(struct store *st, const struct store_txn *t,
-    const struct store_cert *c)
-{
-	sqlite3_stmt	*stmt;
-
-	stmt = store_prepare(st, "UPDATE certificates SET state = 'issued', "
-	    "subject = ?, not_before = ?, not_after = ?, der = ?, "
-	    "issued_at = ? WHERE serial = ? AND state = 'reserved' "
-	    "AND txid = ?");
-	if (stmt == NULL)
-		return -1;
-	store_bind_text(stmt, 1, c->subject);
-	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)c->not_before);
-	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)c->not_after);
-	sqlite3_bind_blob(stmt, 4, c->der, (int)c->der_len, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)time(NULL));
-	store_bind_text(stmt, 6, c->serial);
-	store_bind_text(stmt, 7, t->txid);
-	if (store_step_done(st, stmt) == -1)
-		return -1;
-	if (sqlite3_changes(st->db) != 1) {
-		log_error("serial %s was not reserved for transaction %s",
-		    c->serial, t->txid);
-		return -1;
-	}
-	return 0;
-}
-
-int
-store_txn_finish(struct store *st, const struct store_txn *t,
-    enum store_txn_state state, const struct store_cert *cert,
-    const struct store_event *ev)
-{
-	sqlite3_stmt	*stmt;
-	int		 ok = 0;
-
-	if (store_begin(st) == -1)
-		return -1;
-	if (cert != NULL && store_update_cert(st, t, cert) == -1)
-		goto out;
-	stmt = store_prepare(st, "UPDATE transactions SET state = ?, "
-	    "serial = ?, updated_at = ? WHERE txid = ? AND kind = ?");
-	if (stmt == NULL)
-		goto out;
-	store_bind_text(stmt, 1, store_state_names[state]);
-	store_bind_text(stmt, 2, cert ? cert->serial : NULL);
-	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)time(NULL));
-	store_bind_text(stmt, 4, t->txid);
-	store_bind_text(stmt, 5, t->kind);
-	if (store_step_done(st, stmt) == -1)
-		goto out;
-	if (ev != NULL && store_insert_event(st, ev) == -1)
-		goto out;
-	ok = 1;
- out:
-	return store_end(st, ok);
 }
 
 int
@@ -531,4 +419,44 @@ store_cert_get_der(struct store *st, const char *serial, size_t *der_len)
 	der = store_select_der(st, serial, der_len);
 	pthread_mutex_unlock(&st->mutex);
 	return der;
+}
+
+int
+store_cert_issued(struct store *st, const char *serial)
+{
+	sqlite3_stmt	*stmt;
+	int		 r, rc = -1;
+
+	pthread_mutex_lock(&st->mutex);
+	if ((stmt = store_prepare(st, "SELECT 1 FROM certificates "
+	    "WHERE serial = ? AND state = 'issued'")) != NULL) {
+		store_bind_text(stmt, 1, serial);
+		r = sqlite3_step(stmt);
+		rc = r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? 1 : -1;
+		sqlite3_finalize(stmt);
+	}
+	pthread_mutex_unlock(&st->mutex);
+	return rc;
+}
+
+int
+store_active_count(struct store *st, const char *subject,
+    const char *exclude_serial, time_t now)
+{
+	sqlite3_stmt	*stmt;
+	int		 n = -1;
+
+	pthread_mutex_lock(&st->mutex);
+	if ((stmt = store_prepare(st, "SELECT count(*) FROM certificates "
+	    "WHERE subject = ? AND state = 'issued' AND not_after > ? "
+	    "AND serial IS NOT ?")) != NULL) {
+		store_bind_text(stmt, 1, subject);
+		sqlite3_bind_int64(stmt, 2, (sqlite3_int64)now);
+		store_bind_text(stmt, 3, exclude_serial);
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			n = sqlite3_column_int(stmt, 0);
+		sqlite3_finalize(stmt);
+	}
+	pthread_mutex_unlock(&st->mutex);
+	return n;
 }

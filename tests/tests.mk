@@ -7,7 +7,7 @@
 #   make valgrind    unit tests under valgrind
 
 UNIT_NAMES	= $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
-TEST_PKGS	= cmocka libcurl
+TEST_PKGS	= cmocka libcurl libmicrohttpd
 TEST_CFLAGS	= $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS	= $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 LIB_SRCS	= $(COMMON) $(SERVER) $(ADMIN)

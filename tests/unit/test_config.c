@@ -14,27 +14,22 @@
 #include <cmocka.h>
 
 #include "alg.h"
-#include "challenge.h"
 #include "config.h"
 #include "log.h"
 #include "testutil.h"
-
-static char	*hash;
 
 static int
 setup(void **state)
 {
 	(void)state;
 	log_init("test_config", LOG_LEVEL_ERROR);
-	hash = challenge_hash_new("x", 1);
-	return hash ? 0 : -1;
+	return 0;
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	free(hash);
 	return 0;
 }
 
@@ -57,7 +52,8 @@ conf_text(const char *extra, const char *drop)
 	    "#EXTRA\n"							/* 9 */
 	    "};\n"							/* 10 */
 	    "ca = { certificate = \"ca.pem\"; ra_certificate = \"ra.pem\"; };\n"
-	    "enroll = { challenge = \"%s\"; };\n", hash) == -1)
+	    "policy = { file = \"policy.conf\"; audit_log = \"/var/log/a\"; };\n")
+	    == -1)
 		return NULL;
 	if (drop != NULL && (at = strstr(text, drop)) != NULL)
 		memset(at, ' ', strcspn(at, "\n"));
@@ -121,7 +117,9 @@ test_config_loads_a_complete_file_with_defaults(void **state)
 	assert_string_equal(cfg->listen, CONFIG_DEFAULT_LISTEN);
 	assert_int_equal(cfg->workers, CONFIG_DEFAULT_WORKERS);
 	assert_int_equal(cfg->max_body, CONFIG_DEFAULT_MAX_BODY);
-	assert_int_equal(cfg->validity_days, CONFIG_DEFAULT_VALIDITY_DAYS);
+	snprintf(want, sizeof(want), "%s/policy.conf", dir);
+	assert_string_equal(cfg->policy_file, want);
+	assert_string_equal(cfg->audit_log, "/var/log/a");
 	assert_int_equal(cfg->hsm.lock_timeout, CONFIG_DEFAULT_LOCK_TIMEOUT);
 	assert_int_equal(cfg->ciphers, ALG_CIPHER_AES128 | ALG_CIPHER_AES192 |
 	    ALG_CIPHER_AES256 | ALG_CIPHER_DES3);
@@ -216,8 +214,8 @@ test_config_refuses_missing_settings(void **state)
 	(void)state;
 	expect_error(text, 2, "missing setting hsm.module");
 	free(text);
-	text = conf_text(NULL, "enroll");
-	expect_error(text, 0, "missing group enroll");
+	text = conf_text(NULL, "policy =");
+	expect_error(text, 0, "missing group policy");
 	free(text);
 }
 
@@ -286,14 +284,14 @@ test_config_refuses_unknown_algorithms(void **state)
 }
 
 static void
-test_config_refuses_a_clear_challenge(void **state)
+test_config_refuses_a_policy_group_without_file(void **state)
 {
 	char	*text = conf_text(NULL, NULL), *at;
 
 	(void)state;
-	at = strstr(text, "$scrypt$");
-	memcpy(at, "plaintext", 9);
-	expect_error(text, 12, "enroll.challenge must be");
+	at = strstr(text, "{ file = ") + 2;
+	memcpy(at, "fyle", 4);
+	expect_error(text, 12, "unknown setting policy.fyle");
 	free(text);
 }
 
@@ -349,7 +347,8 @@ main(void)
 		cmocka_unit_test(test_config_refuses_bad_key_uris),
 		cmocka_unit_test(test_config_refuses_pin_from_both_or_neither),
 		cmocka_unit_test(test_config_refuses_unknown_algorithms),
-		cmocka_unit_test(test_config_refuses_a_clear_challenge),
+		cmocka_unit_test(
+		    test_config_refuses_a_policy_group_without_file),
 		cmocka_unit_test(test_config_names_a_missing_file),
 		cmocka_unit_test(test_config_splits_listen_addresses),
 	};

@@ -54,10 +54,11 @@ static X509 *
 issue_for(struct fixture *f, EVP_PKEY *key, const struct tu_csr_opts *co,
     int days, time_t now)
 {
-	struct issue_profile	 pf = { days };
+	struct issue_profile	 pf;
 	X509_REQ		*csr = tu_csr(key, co);
 	X509			*x;
 
+	issue_profile_default(&pf, days);
 	x = issue_cert_new(csr, f->ca, f->serial, &pf, now);
 	assert_non_null(x);
 	assert_true(X509_sign(x, f->ca_key, EVP_sha256()) > 0);
@@ -215,6 +216,91 @@ test_issue_chain_verifies_for_client_auth(void **state)
 	X509_free(x);
 }
 
+static X509 *
+issue_with(struct fixture *f, const struct tu_csr_opts *co,
+    const struct issue_profile *pf)
+{
+	X509_REQ	*csr = tu_csr(tu_rsa_key(1, 2048), co);
+	X509		*x;
+
+	x = issue_cert_new(csr, f->ca, f->serial, pf, time(NULL));
+	assert_non_null(x);
+	/* Signed, so that OpenSSL's extension cache can be computed. */
+	assert_true(X509_sign(x, f->ca_key, EVP_sha256()) > 0);
+	X509_REQ_free(csr);
+	return x;
+}
+
+static void
+test_issue_profile_chooses_usages(void **state)
+{
+	struct fixture		*f = *state;
+	struct tu_csr_opts	 co = { "srv", NULL, 0, NULL };
+	struct issue_profile	 pf;
+	X509			*x;
+
+	issue_profile_default(&pf, 30);
+	pf.key_usage = KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT;
+	snprintf(pf.ext_key_usage, sizeof(pf.ext_key_usage),
+	    "serverAuth,clientAuth");
+	x = issue_with(f, &co, &pf);
+	assert_int_equal(X509_get_key_usage(x),
+	    KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT);
+	assert_int_equal(X509_get_extended_key_usage(x),
+	    XKU_SSL_SERVER | XKU_SSL_CLIENT);
+	X509_free(x);
+	pf.ext_key_usage[0] = '\0';
+	x = issue_with(f, &co, &pf);
+	assert_int_equal(X509_get_ext_by_NID(x, NID_ext_key_usage, -1), -1);
+	X509_free(x);
+}
+
+static void
+test_issue_profile_limits_san_kinds(void **state)
+{
+	struct fixture		*f = *state;
+	struct tu_csr_opts	 co = { "s", NULL, 0,
+				    "DNS:a.example,IP:10.0.0.1,email:x@example" };
+	struct issue_profile	 pf;
+	GENERAL_NAMES		*gens;
+	X509			*x;
+
+	issue_profile_default(&pf, 30);
+	pf.san_types = ISSUE_SAN_DNS;
+	x = issue_with(f, &co, &pf);
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	assert_non_null(gens);
+	assert_int_equal(sk_GENERAL_NAME_num(gens), 1);
+	assert_int_equal(sk_GENERAL_NAME_value(gens, 0)->type, GEN_DNS);
+	GENERAL_NAMES_free(gens);
+	X509_free(x);
+	pf.san_types = 0;
+	x = issue_with(f, &co, &pf);
+	assert_int_equal(X509_get_ext_by_NID(x, NID_subject_alt_name, -1), -1);
+	X509_free(x);
+}
+
+static void
+test_issue_profile_rewrites_the_subject_to_a_suffix(void **state)
+{
+	struct fixture		*f = *state;
+	struct tu_csr_opts	 co = { "host-7", NULL, 0, NULL };
+	struct issue_profile	 pf;
+	X509			*x;
+	char			 text[256];
+
+	issue_profile_default(&pf, 30);
+	pf.subject_suffix = certbuild_name_parse("O=Example,C=DE");
+	assert_non_null(pf.subject_suffix);
+	x = issue_with(f, &co, &pf);
+	assert_int_equal(certbuild_name_text(X509_get_subject_name(x), text,
+	    sizeof(text)), 0);
+	assert_string_equal(text, "CN=host-7,O=Example,C=DE");
+	X509_free(x);
+	issue_profile_clear(&pf);
+	assert_null(pf.subject_suffix);
+}
+
 static void
 check_request(EVP_PKEY *key, const char *cn, const char *san, int ok)
 {
@@ -269,6 +355,10 @@ main(void)
 		cmocka_unit_test(test_issue_chain_verifies_for_client_auth),
 		cmocka_unit_test(test_issue_refuses_weak_or_unknown_keys),
 		cmocka_unit_test(test_issue_refuses_a_request_naming_nobody),
+		cmocka_unit_test(test_issue_profile_chooses_usages),
+		cmocka_unit_test(test_issue_profile_limits_san_kinds),
+		cmocka_unit_test(
+		    test_issue_profile_rewrites_the_subject_to_a_suffix),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
