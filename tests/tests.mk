@@ -40,6 +40,11 @@ build/tests/sceptest: $(wildcard tests/client/*.c tests/client/*.h)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ \
 	    $(filter %.c,$^) $(shell pkg-config --cflags --libs libcrypto libcurl)
 
+build/tests/webhook-responder: tests/webhook/responder.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $< \
+	    $(shell pkg-config --cflags --libs libmicrohttpd) -lpthread
+
 unit: $(UNIT_BINS)
 	@tests/run-unit.sh $(UNIT_BINS)
 
@@ -51,7 +56,7 @@ unit-asan: $(ASAN_BINS)
 valgrind: $(UNIT_BINS)
 	@tests/run-unit.sh --valgrind $(UNIT_BINS)
 
-integ: all build/tests/sceptest
+integ: all build/tests/sceptest build/tests/webhook-responder
 	@tests/integ/run.sh
 
 check: check-deps

@@ -5,11 +5,12 @@ init_ca
 start_scepd
 
 curl -sf "$URL?operation=GetCACaps" >"$WORK/caps" || fail "GetCACaps"
-for cap in AES DES3 POSTPKIOperation SCEPStandard SHA-1 SHA-256 SHA-512; do
+for cap in AES DES3 POSTPKIOperation Renewal SCEPStandard SHA-1 SHA-256 \
+    SHA-512; do
 	grep -qx "$cap" "$WORK/caps" || fail "GetCACaps lacks $cap"
 done
-[ "$(wc -l <"$WORK/caps")" -eq 7 ] || fail "GetCACaps lists more: $(cat "$WORK/caps")"
-grep -qx 'Renewal\|GetNextCACert\|DES' "$WORK/caps" &&
+[ "$(wc -l <"$WORK/caps")" -eq 8 ] || fail "GetCACaps lists more: $(cat "$WORK/caps")"
+grep -qx 'GetNextCACert\|DES' "$WORK/caps" &&
     fail "GetCACaps advertises what is not supported"
 
 base=${URL%/scep}

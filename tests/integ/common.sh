@@ -45,6 +45,7 @@ init_ca() {
 	"$SCEPCTL" init --dir "$CA" --challenge "$CHALLENGE" "$@" \
 	    >"$WORK/init.out" 2>"$WORK/init.err" ||
 	    { cat "$WORK/init.err" >&2; fail "scepctl init failed"; }
+	policy_hash >"$WORK/hash"
 }
 
 # start_scepd [config]: starts scepd on a free port, sets URL.
@@ -127,4 +128,39 @@ sceptest() {
 expect() {
 	grep -qx "$2" "$WORK/$1.out" ||
 	    { cat "$WORK/$1.out" >&2; fail "$1: expected '$2'"; }
+}
+
+# The static challenge hash scepctl init put in the policy.
+policy_hash() {
+	sed -n 's/.*hash = "\([^"]*\)".*/\1/p' "$CA/policy.conf" | head -n 1
+}
+
+# write_policy: the policy on standard input, @HASH@ standing for the
+# hash of $CHALLENGE, replaces $CA/policy.conf (checked first).
+write_policy() {
+	# Checked in place: relative paths are relative to the file.
+	sed "s|@HASH@|$(cat "$WORK/hash")|g" >"$CA/policy.new"
+	"$SCEPCTL" policy check "$CA/policy.new" >/dev/null ||
+	    fail "the test's own policy is invalid"
+	mv "$CA/policy.new" "$CA/policy.conf"
+}
+
+# reload_policy WORD: SIGHUP, then wait for the WORD line ("reloaded"
+# or "refused") to appear once more in the log.
+reload_policy() {
+	before=$(grep -c "policy $1\|policy refused" "$SCEPD_LOG" || true)
+	kill -HUP "$SCEPD_PID"
+	i=0
+	while [ "$(grep -c "policy $1\|policy refused" "$SCEPD_LOG" || true)" -le "$before" ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "no 'policy $1' after SIGHUP"
+		sleep 0.1
+	done
+	grep "policy reloaded\|policy refused" "$SCEPD_LOG" | tail -n 1 |
+	    grep -q "$1" || fail "SIGHUP: expected '$1'"
+}
+
+# otp_issue [options]: issues one OTP, prints "ID OTP".
+otp_issue() {
+	"$SCEPCTL" otp issue --config "$CA/scepd.conf" "$@" | cut -f1,2
 }
