@@ -43,10 +43,14 @@ policy_list_len(struct cfgutil *cx, const config_setting_t *m,
 	return config_setting_length(m);
 }
 
-/* The strings of list member name of g (absent: *n = 0). */
+/*
+ * The strings of list member name of g (absent: *n = 0 and *out NULL;
+ * empty, if allowed: *n = 0 and *out an empty array).
+ */
 static int
 policy_strings(struct cfgutil *cx, const config_setting_t *g,
-    const char *name, const char *what, char ***out, size_t *n)
+    const char *name, const char *what, int allow_empty, char ***out,
+    size_t *n)
 {
 	config_setting_t	*m, *e;
 	const char		*v;
@@ -58,7 +62,7 @@ policy_strings(struct cfgutil *cx, const config_setting_t *g,
 		return 0;
 	if ((len = policy_list_len(cx, m, what)) == -1)
 		return -1;
-	if (len == 0)
+	if (len == 0 && !allow_empty)
 		return cfgutil_fail(cx, m, "%s must not be empty", what);
 	if ((*out = calloc((size_t)len + 1, sizeof(char *))) == NULL)
 		return cfgutil_fail(cx, m, "out of memory");
@@ -116,7 +120,7 @@ policy_load_webhook(struct cfgutil *cx, const config_setting_t *g,
 
 	c->timeout = POLICY_WEBHOOK_TIMEOUT;
 	if (cfgutil_string(cx, g, where, "url", 0, &url) == -1 ||
-	    policy_strings(cx, g, "command", "command", &c->command,
+	    policy_strings(cx, g, "command", "command", 0, &c->command,
 	    &nargs) == -1 ||
 	    cfgutil_int(cx, g, where, "timeout", 1, POLICY_WEBHOOK_MAX,
 	    &c->timeout) == -1 ||
@@ -275,7 +279,7 @@ policy_load_key_usage(struct cfgutil *cx, const config_setting_t *g,
 	unsigned	 bit;
 	int		 rc = -1;
 
-	if (policy_strings(cx, g, "key_usage", "key_usage", &v, &n) == -1)
+	if (policy_strings(cx, g, "key_usage", "key_usage", 1, &v, &n) == -1)
 		goto out;
 	if (v != NULL)
 		pf->key_usage = 0;
@@ -306,7 +310,7 @@ policy_load_eku(struct cfgutil *cx, const config_setting_t *g,
 	int		 rc = -1;
 
 	if (policy_strings(cx, g, "extended_key_usage", "extended_key_usage",
-	    &v, &n) == -1)
+	    1, &v, &n) == -1)
 		goto out;
 	if (v != NULL)
 		pf->ext_key_usage[0] = '\0';
@@ -340,7 +344,7 @@ policy_load_san_types(struct cfgutil *cx, const config_setting_t *g,
 	size_t	  n = 0, i;
 	int	  rc = -1;
 
-	if (policy_strings(cx, g, "san_types", "san_types", &v, &n) == -1)
+	if (policy_strings(cx, g, "san_types", "san_types", 1, &v, &n) == -1)
 		goto out;
 	if (v != NULL)
 		pf->san_types = 0;
@@ -439,7 +443,7 @@ policy_load_cidrs(struct cfgutil *cx, const config_setting_t *g,
 
 	*out = NULL;
 	*n = 0;
-	if (policy_strings(cx, g, name, name, &v, &nv) == -1)
+	if (policy_strings(cx, g, name, name, 0, &v, &nv) == -1)
 		goto out;
 	if (nv == 0) {
 		rc = 0;
@@ -470,7 +474,7 @@ policy_load_key_types(struct cfgutil *cx, const config_setting_t *g,
 	size_t	  n = 0, i;
 	int	  rc = -1;
 
-	if (policy_strings(cx, g, "key_types", "key_types", &v, &n) == -1)
+	if (policy_strings(cx, g, "key_types", "key_types", 0, &v, &n) == -1)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if (strcmp(v[i], "rsa") == 0)
@@ -511,7 +515,7 @@ policy_load_match(struct cfgutil *cx, config_setting_t *g,
 		}
 		r->has_subject = 1;
 	}
-	if (policy_strings(cx, g, "san_dns", "san_dns", &r->san_dns,
+	if (policy_strings(cx, g, "san_dns", "san_dns", 0, &r->san_dns,
 	    &r->n_san_dns) == -1 ||
 	    policy_load_cidrs(cx, g, "san_ip", &r->san_ip, &r->n_san_ip) == -1 ||
 	    policy_load_cidrs(cx, g, "client", &r->clients,

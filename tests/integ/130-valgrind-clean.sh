@@ -18,6 +18,35 @@ mv "$CA/tokens.away" "$CA/tokens"
 scepclient_enroll v3 "$CHALLENGE" || fail "enrollment after the outage"
 verify_cert "$WORK/v3/c.pem"
 
+# The policy paths: an OTP, a held request approved and polled, a
+# webhook command.
+cat >"$WORK/hook.sh" <<'S'
+#!/bin/sh
+cat >/dev/null; echo fine; exit 0
+S
+chmod 700 "$WORK/hook.sh"
+write_policy <<P
+challenges = { tokens = { kind = "otp"; };
+  hook = { kind = "webhook"; command = [ "$WORK/hook.sh" ]; timeout = 5; };
+  shared = { kind = "static"; hash = "@HASH@"; }; };
+profiles = { default = { }; };
+rules = (
+  { name = "otp"; subject = "^CN=otp"; challenge = "tokens"; action = "issue"; },
+  { name = "hook"; subject = "^CN=hook"; challenge = "hook"; action = "issue"; },
+  { name = "hold"; challenge = "shared"; action = "pending"; }
+);
+P
+reload_policy reloaded
+set -- $(otp_issue --ttl 1h); otp=$2
+SCEPTEST_CHALLENGE=$otp sceptest otp1 || fail "OTP under valgrind"
+SCEPTEST_CHALLENGE=$otp sceptest otp2 && fail "OTP twice under valgrind"
+sceptest hook1 || fail "webhook under valgrind"
+st=0; sceptest held --txid vg-held || st=$?
+[ $st -eq 3 ] || fail "hold under valgrind"
+id=$("$SCEPCTL" pending list --config "$CA/scepd.conf" | awk -F'\t' '$7 == "CN=held" { print $1 }')
+"$SCEPCTL" pending approve --config "$CA/scepd.conf" "$id" >/dev/null
+sceptest held --txid vg-held --msgtype CertPoll || fail "poll under valgrind"
+
 kill -TERM "$SCEPD_PID"
 st=0; wait "$SCEPD_PID" || st=$?
 SCEPD_PID=

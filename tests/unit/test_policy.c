@@ -225,6 +225,24 @@ test_policy_loads_every_setting(void **state)
 }
 
 static void
+test_policy_empty_lists_leave_extensions_out(void **state)
+{
+	struct policy			*pol;
+	const struct policy_profile	*p;
+
+	(void)state;
+	pol = load_ok("profiles = { default = { key_usage = []; "
+	    "extended_key_usage = []; san_types = []; }; };\n"
+	    "rules = ( { name = \"x\"; challenge = \"none\"; action = "
+	    "\"issue\"; } );\n");
+	p = policy_profile_find(pol, "default");
+	assert_int_equal(p->issue.key_usage, 0);
+	assert_string_equal(p->issue.ext_key_usage, "");
+	assert_int_equal(p->issue.san_types, 0);
+	policy_free(pol);
+}
+
+static void
 test_policy_matches_subject_by_regular_expression(void **state)
 {
 	struct policy		*pol;
@@ -663,6 +681,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_policy_loads_every_setting),
+		cmocka_unit_test(test_policy_empty_lists_leave_extensions_out),
 		cmocka_unit_test(
 		    test_policy_matches_subject_by_regular_expression),
 		cmocka_unit_test(test_policy_requires_every_dns_name_to_match),
