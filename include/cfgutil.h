@@ -17,10 +17,13 @@ struct cfgutil {
 	size_t	 errlen;
 };
 
-/* Reads path into lc and sets up cx; -1 with err written. */
-int	cfgutil_read(config_t *lc, const char *path, struct cfgutil *cx,
-	    char *err, size_t errlen);
-void	cfgutil_clear(struct cfgutil *cx);
+/*
+ * Reads path and hands its root setting to load, which fills arg; the
+ * file's absolute path goes to *abspath (free()).  -1 with err written.
+ */
+int	cfgutil_load(const char *path, char *err, size_t errlen,
+	    int (*load)(struct cfgutil *, const config_setting_t *, void *),
+	    void *arg, char **abspath);
 
 int	cfgutil_fail(struct cfgutil *cx, const config_setting_t *s,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -661,10 +661,11 @@ policy_load_rules(struct cfgutil *cx, const config_setting_t *root,
 	return 0;
 }
 
+/* Reads the whole file into arg, a struct policy. */
 static int
-policy_load_root(struct cfgutil *cx, const config_setting_t *root,
-    struct policy *pol)
+policy_load_root(struct cfgutil *cx, const config_setting_t *root, void *arg)
 {
+	struct policy	*pol = arg;
 	static const char *const names[] = { "pending_expiry", "challenges",
 	    "profiles", "rules", NULL };
 	char	*expiry = NULL;
@@ -696,31 +697,15 @@ struct policy *
 policy_load(const char *path, char *err, size_t errlen)
 {
 	struct policy	*pol;
-	struct cfgutil	 cx;
-	config_t	 lc;
-	int		 ok = 0;
 
-	config_init(&lc);
-	memset(&cx, 0, sizeof(cx));
 	if ((pol = calloc(1, sizeof(*pol))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
+		return NULL;
 	}
-	if (cfgutil_read(&lc, path, &cx, err, errlen) == -1)
-		goto out;
-	if ((pol->path = strdup(cx.file)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	if (policy_load_root(&cx, config_root_setting(&lc), pol) == -1)
-		goto out;
-	ok = 1;
- out:
-	config_destroy(&lc);
-	cfgutil_clear(&cx);
-	if (!ok) {
+	if (cfgutil_load(path, err, errlen, policy_load_root, pol,
+	    &pol->path) == -1) {
 		policy_free(pol);
-		pol = NULL;
+		return NULL;
 	}
 	return pol;
 }

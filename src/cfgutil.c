@@ -169,37 +169,35 @@ cfgutil_bool(struct cfgutil *cx, const config_setting_t *g,
 	return 0;
 }
 
-int
-cfgutil_read(config_t *lc, const char *path, struct cfgutil *cx,
-    char *err, size_t errlen)
+/* Reads path into lc and sets up cx; -1 with err written. */
+static int
+cfgutil_read(config_t *lc, const char *path, struct cfgutil *cx)
 {
 	char	 real[PATH_MAX];
 	char	*copy;
 
-	memset(cx, 0, sizeof(*cx));
-	cx->err = err;
-	cx->errlen = errlen;
 	if (realpath(path, real) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(cx->err, cx->errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if ((cx->file = strdup(real)) == NULL ||
 	    (copy = strdup(real)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
+		snprintf(cx->err, cx->errlen, "%s: out of memory", path);
 		return -1;
 	}
 	cx->dir = strdup(dirname(copy));
 	free(copy);
 	if (cx->dir == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
+		snprintf(cx->err, cx->errlen, "%s: out of memory", path);
 		return -1;
 	}
 	config_set_include_dir(lc, cx->dir);
 	if (config_read_file(lc, real) != CONFIG_TRUE) {
 		if (config_error_type(lc) == CONFIG_ERR_FILE_IO)
-			snprintf(err, errlen, "%s: cannot read file", path);
+			snprintf(cx->err, cx->errlen, "%s: cannot read file",
+			    path);
 		else
-			snprintf(err, errlen, "%s:%d: %s",
+			snprintf(cx->err, cx->errlen, "%s:%d: %s",
 			    config_error_file(lc) ? config_error_file(lc) :
 			    path, config_error_line(lc), config_error_text(lc));
 		return -1;
@@ -207,10 +205,26 @@ cfgutil_read(config_t *lc, const char *path, struct cfgutil *cx,
 	return 0;
 }
 
-void
-cfgutil_clear(struct cfgutil *cx)
+int
+cfgutil_load(const char *path, char *err, size_t errlen,
+    int (*load)(struct cfgutil *, const config_setting_t *, void *),
+    void *arg, char **abspath)
 {
-	free(cx->file);
-	free(cx->dir);
-	cx->file = cx->dir = NULL;
+	struct cfgutil	cx = { NULL, NULL, err, errlen };
+	config_t	lc;
+	int		rc = -1;
+
+	*abspath = NULL;
+	config_init(&lc);
+	if (cfgutil_read(&lc, path, &cx) == -1 ||
+	    load(&cx, config_root_setting(&lc), arg) == -1)
+		goto out;
+	*abspath = cx.file;
+	cx.file = NULL;
+	rc = 0;
+ out:
+	config_destroy(&lc);
+	free(cx.file);
+	free(cx.dir);
+	return rc;
 }

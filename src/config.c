@@ -130,10 +130,11 @@ config_load_hsm(struct cfgutil *cx, const config_setting_t *root,
 	return 0;
 }
 
+/* Reads the whole file into arg, a struct scepd_config. */
 static int
-config_load_root(struct cfgutil *cx, const config_setting_t *root,
-    struct scepd_config *cfg)
+config_load_root(struct cfgutil *cx, const config_setting_t *root, void *arg)
 {
+	struct scepd_config	*cfg = arg;
 	static const char *const top[] = { "server", "database", "hsm",
 	    "ca", "policy", "algorithms", NULL };
 	static const char *const server[] = { "listen", "workers",
@@ -216,33 +217,17 @@ config_defaults(struct scepd_config *cfg)
 struct scepd_config *
 config_load(const char *path, char *err, size_t errlen)
 {
-	struct scepd_config	*cfg = NULL;
-	struct cfgutil		 cx;
-	config_t		 lc;
-	int			 ok = 0;
+	struct scepd_config	*cfg;
 
-	config_init(&lc);
-	memset(&cx, 0, sizeof(cx));
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
+		return NULL;
 	}
 	config_defaults(cfg);
-	if (cfgutil_read(&lc, path, &cx, err, errlen) == -1)
-		goto out;
-	if ((cfg->path = strdup(cx.file)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	if (config_load_root(&cx, config_root_setting(&lc), cfg) == -1)
-		goto out;
-	ok = 1;
- out:
-	config_destroy(&lc);
-	cfgutil_clear(&cx);
-	if (!ok) {
+	if (cfgutil_load(path, err, errlen, config_load_root, cfg,
+	    &cfg->path) == -1) {
 		config_free(cfg);
-		cfg = NULL;
+		return NULL;
 	}
 	return cfg;
 }
