@@ -79,6 +79,8 @@ signer_pin_read(const struct hsm_config *cfg)
 	}
 	if ((pin = strdup(v)) == NULL)
 		log_error("%s: out of memory", __func__);
+	/* Nothing started later (a webhook command) inherits it. */
+	unsetenv(cfg->pin_env);
 	return pin;
 }
 

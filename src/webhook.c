@@ -31,7 +31,15 @@
 #include "policy.h"
 #include "webhook.h"
 
-extern char **environ;
+/*
+ * A command gets only this environment: nothing of scepd's own (which
+ * may hold a PIN in hsm.pin_env, or a module's settings).
+ */
+static char *webhook_env[] = {
+	"PATH=/usr/local/bin:/usr/bin:/bin",
+	"LC_ALL=C",
+	NULL
+};
 
 char *
 webhook_document_new(const struct webhook_query *q)
@@ -241,7 +249,8 @@ webhook_command(const struct policy_challenge *c, const char *doc,
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-	st = posix_spawn(&pid, c->command[0], &fa, NULL, c->command, environ);
+	st = posix_spawn(&pid, c->command[0], &fa, NULL, c->command,
+	    webhook_env);
 	posix_spawn_file_actions_destroy(&fa);
 	close(in[0]);
 	close(out[1]);

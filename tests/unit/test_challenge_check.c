@@ -259,7 +259,9 @@ test_webhook_command_allows_denies_and_sees_the_request(void **state)
 
 	assert_true(asprintf(&seen, "%s/seen.json", f->dir) > 0);
 	allow = script(f, "allow.sh", "cat > \"$(dirname \"$0\")/seen.json\"; "
-	    "echo 'device known'; exit 0");
+	    "env > \"$(dirname \"$0\")/seen.env\"; echo 'device known'; "
+	    "exit 0");
+	setenv("SCEPD_TEST_PIN", "123456", 1);
 	deny = script(f, "deny.sh", "cat >/dev/null; echo 'not in inventory';"
 	    " exit 1");
 	command_challenge(&c, allow, 0);
@@ -276,6 +278,16 @@ test_webhook_command_allows_denies_and_sees_the_request(void **state)
 	assert_non_null(strstr(doc, "\"challenge\":\"pw-123\""));
 	assert_non_null(strstr(doc, "\"client_address\":\"192.0.2.1\""));
 	assert_non_null(strstr(doc, "\"key_bits\":2048"));
+	/* The command inherits nothing of scepd's environment. */
+	strcpy(seen + strlen(seen) - strlen("json"), "env");
+	fp = fopen(seen, "r");
+	assert_non_null(fp);
+	n = fread(doc, 1, sizeof(doc) - 1, fp);
+	doc[n] = '\0';
+	fclose(fp);
+	assert_null(strstr(doc, "SCEPD_TEST_PIN"));
+	assert_non_null(strstr(doc, "PATH=/usr/local/bin:/usr/bin:/bin"));
+	unsetenv("SCEPD_TEST_PIN");
 	command_challenge(&c, deny, 1);
 	assert_int_equal(check(f, &c, "pw", "t", why, sizeof(why)),
 	    CHALLENGE_REFUSED);
