@@ -2,6 +2,7 @@
  * Salted scrypt hashes for challenge passwords (OpenSSL's KDF).
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,10 @@ challenge_parse(const char *hash, struct challenge_params *cp)
 		return -1;
 	if (cp->ln < 10 || cp->ln > 20 || cp->r < 1 || cp->r > 32 ||
 	    cp->p < 1 || cp->p > 16)
+		return -1;
+	/* What EVP_PBE_scrypt() will need: refuse what it cannot do. */
+	if (128ULL * (uint64_t)cp->r * (((uint64_t)1 << cp->ln) + 2 +
+	    (uint64_t)cp->p) > CHALLENGE_MAXMEM)
 		return -1;
 	salt = p + n;
 	if ((sep = strchr(salt, '$')) == NULL)

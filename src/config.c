@@ -146,13 +146,18 @@ config_load_root(struct cfgutil *cx, const config_setting_t *root, void *arg)
 	static const char *const algs[] = { "ciphers", "digests",
 	    "legacy_des", NULL };
 	config_setting_t	*g;
+	char			 host[64];
+	uint16_t		 port;
 	int			 max_body = CONFIG_DEFAULT_MAX_BODY;
 	int			 legacy_des = 0;
 
 	if (cfgutil_check_names(cx, root, "", top) == -1)
 		return -1;
 
-	g = cfgutil_group(cx, root, "server", 0);
+	/* An optional group of the wrong type is an error, not absent. */
+	if ((g = cfgutil_group(cx, root, "server", 0)) == NULL &&
+	    config_setting_get_member(root, "server") != NULL)
+		return -1;
 	if (g != NULL && (cfgutil_check_names(cx, g, "server", server) == -1 ||
 	    cfgutil_string(cx, g, "server", "listen", 0, &cfg->listen) == -1 ||
 	    cfgutil_int(cx, g, "server", "workers", 1, CONFIG_MAX_WORKERS,
@@ -185,7 +190,9 @@ config_load_root(struct cfgutil *cx, const config_setting_t *root, void *arg)
 	    &cfg->audit_log) == -1)
 		return -1;
 
-	g = cfgutil_group(cx, root, "algorithms", 0);
+	if ((g = cfgutil_group(cx, root, "algorithms", 0)) == NULL &&
+	    config_setting_get_member(root, "algorithms") != NULL)
+		return -1;
 	if (g != NULL && (cfgutil_check_names(cx, g, "algorithms",
 	    algs) == -1 ||
 	    config_alg_list(cx, g, "ciphers", alg_cipher_from_name,
@@ -199,6 +206,11 @@ config_load_root(struct cfgutil *cx, const config_setting_t *root, void *arg)
 	if (cfg->listen == NULL && (cfg->listen = strdup(
 	    CONFIG_DEFAULT_LISTEN)) == NULL)
 		return cfgutil_fail(cx, NULL, "out of memory");
+	if (config_split_listen(cfg->listen, host, sizeof(host), &port) == -1)
+		return cfgutil_fail(cx, config_setting_lookup((config_setting_t *)root,
+		    "server.listen"), "server.listen \"%s\" is not ADDR:PORT "
+		    "(numeric, e.g. 127.0.0.1:8080 or [::1]:8080)",
+		    cfg->listen);
 	return 0;
 }
 
@@ -284,10 +296,13 @@ config_split_listen(const char *listen, char *host, size_t hostlen,
 	}
 	if (hlen == 0 || hlen >= hostlen)
 		return -1;
+	/* Digits only: strtol would also take blanks and a sign. */
+	if (colon[1] == '\0' || strspn(colon + 1, "0123456789") !=
+	    strlen(colon + 1))
+		return -1;
 	errno = 0;
 	p = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p < 0 ||
-	    p > 65535)
+	if (errno != 0 || p > 65535)
 		return -1;
 	memcpy(host, h, hlen);
 	host[hlen] = '\0';
