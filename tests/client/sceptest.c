@@ -1,58 +1,34 @@
 /*
  * sceptest: a SCEP (RFC 8894) test client for scepd's integration
- * tests.  It builds pkiMessages the standard way with OpenSSL's PKCS7
- * API, sends them with libcurl, and checks every CertRep it gets back
- * (signature, transactionID, nonces, and the issued certificate's key).
- * Options let a test choose what Debian's scepclient cannot: cipher,
- * digest, transactionID, message type, recipient, broken signatures.
+ * tests.  It sends what Debian's scepclient cannot (chosen cipher,
+ * digest, transactionID, message type, recipient, broken messages) and
+ * checks every CertRep before printing it.
  *
  * Exit status: 0 SUCCESS, 2 FAILURE, 3 PENDING, 1 anything else.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <strings.h>
 
 #include <curl/curl.h>
-#include <openssl/bio.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/objects.h>
-#include <openssl/pem.h>
-#include <openssl/pkcs7.h>
-#include <openssl/provider.h>
 #include <openssl/rand.h>
-#include <openssl/x509v3.h>
 
-#define ST_EXIT_SUCCESS		0
-#define ST_EXIT_ERROR		1
-#define ST_EXIT_FAILURE		2
-#define ST_EXIT_PENDING		3
-#define ST_NONCE_LEN		16
-#define ST_MAX_SAN		16
-#define ST_MAX_RESPONSE		(1024 * 1024)
+#include "sceptest.h"
 
-#define OID_MSGTYPE		"2.16.840.1.113733.1.9.2"
-#define OID_PKISTATUS		"2.16.840.1.113733.1.9.3"
-#define OID_FAILINFO		"2.16.840.1.113733.1.9.4"
-#define OID_SENDERNONCE		"2.16.840.1.113733.1.9.5"
-#define OID_RECIPIENTNONCE	"2.16.840.1.113733.1.9.6"
-#define OID_TXID		"2.16.840.1.113733.1.9.7"
-#define OID_FAILINFOTEXT	"1.3.6.1.5.5.7.24.1"
+#define ST_MAX_ERROR_LINE	200	/* of a non-200 body, on "error=" */
+#define ST_MAX_SUBJECT		1024
 
-struct opts {
+struct st_opts {
 	const char	*url;
 	const char	*command;
 	const char	*key_file;
 	const char	*key_type;
-	const char	*subject;
-	const char	*sans[ST_MAX_SAN];
+	const char	*subject;	/* /CN=x/O=y form */
+	char		 cn_subject[ST_MAX_SUBJECT];	/* from --cn */
+	struct st_san	 sans[ST_MAX_SANS];
 	int		 nsans;
 	const char	*challenge;
 	const char	*cipher;
@@ -60,1114 +36,640 @@ struct opts {
 	int		 msgtype;
 	const char	*txid;
 	size_t		 nonce_len;
-	int		 omit_txid, omit_msgtype, omit_nonce;
-	const char	*signer_cert, *signer_key;
+	int		 omit_txid;
+	int		 omit_msgtype;
+	int		 omit_nonce;
+	const char	*signer_cert;
+	const char	*signer_key;
 	const char	*serial;
 	const char	*recipient;
 	const char	*csr_file;
 	int		 corrupt;
-	int		 get;
+	int		 use_get;
 	const char	*out;
-	const char	*save_request, *save_response;
+	const char	*save_request;
+	const char	*save_response;
 	const char	*send_file;
-	int		 verbose;
 };
 
-/* Everything one run creates; freed by st_clear(). */
-struct st {
-	struct opts	 o;
-	STACK_OF(X509)	*cacerts;
-	EVP_PKEY	*key;		/* request key */
-	EVP_PKEY	*signer_key;
-	X509		*signer_cert;
-	X509_REQ	*csr;
-	unsigned char	 nonce[64];
-	char		 txid[256];
+/* Everything one enrollment holds; freed by st_enroll_clear(). */
+struct st_enroll {
+	STACK_OF(X509)		*cacerts;
+	STACK_OF(X509)		*recipients;
+	EVP_PKEY		*key;		/* --key: request key */
+	EVP_PKEY		*signer_key;
+	X509			*signer_cert;
+	X509_REQ		*csr;
+	X509_NAME		*subject;
+	char			*txid;
+	unsigned char		 nonce[ST_MAX_NONCE];
+	unsigned char		*content;
+	size_t			 content_len;
+	unsigned char		*msg;		/* the pkiMessage sent */
+	size_t			 msg_len;
+	struct st_http_resp	 resp;
+	struct st_certrep	 rep;
 };
 
 static void
-die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-die(const char *fmt, ...)
+st_usage(FILE *f)
 {
-	va_list	ap;
-
-	fprintf(stderr, "sceptest: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	ERR_print_errors_fp(stderr);
-	exit(ST_EXIT_ERROR);
-}
-
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-"usage: sceptest --url URL [options] caps|getca|enroll\n"
-"  caps                   print the GetCACaps answer\n"
-"  getca --out FILE       write the CA and RA certificates (PEM)\n"
-"  enroll                 send one pkiMessage, check and print the CertRep\n"
+	fputs(
+"usage: sceptest --url URL [options] caps | getca --out FILE | enroll\n"
+"  caps                  print the GetCACaps answer\n"
+"  getca                 write the GetCACert certificates as PEM, CA first\n"
+"  enroll                send one pkiMessage, check and print the CertRep\n"
 "options:\n"
-"  --key FILE             request key (PEM); made with --key-type if absent\n"
-"  --key-type T           rsa:2048 (default), rsa:3072, rsa:4096, ec:p256, ec:p384\n"
-"  --subject DN | --cn NAME   CSR subject, \"/O=y/CN=x\" (default /CN=sceptest)\n"
+"  --key FILE            request key (PEM); made with --key-type if FILE\n"
+"                        does not exist (mode 0600)\n"
+"  --key-type T          rsa:2048 (default), rsa:3072, rsa:4096, ec:p256,\n"
+"                        ec:p384\n"
+"  --subject DN          CSR subject, \"/CN=host1/O=Example\" (default\n"
+"                        /CN=sceptest); --cn NAME is --subject /CN=NAME\n"
 "  --san-dns N, --san-ip A, --san-email E, --san-uri U   (repeatable)\n"
-"  --challenge S          challengePassword (or env SCEPTEST_CHALLENGE)\n"
-"  --cipher C             aes-256-cbc (default), aes-192-cbc, aes-128-cbc,\n"
-"                         des-ede3-cbc, des-cbc\n"
-"  --digest D             sha256 (default), sha1, sha512, md5\n"
-"  --msgtype T            PKCSReq (default), RenewalReq, CertPoll, GetCert,\n"
-"                         GetCRL or a number\n"
-"  --txid S               transactionID (default: hex SHA-256 of the public key)\n"
-"  --nonce-len N          senderNonce length (default 16)\n"
-"  --omit A               leave out transactionID, messageType or senderNonce\n"
+"  --challenge S         challengePassword (or env SCEPTEST_CHALLENGE)\n"
+"  --cipher C            aes-256-cbc (default), aes-192-cbc, aes-128-cbc,\n"
+"                        des-ede3-cbc, des-cbc\n"
+"  --digest D            sha256 (default), sha1, sha512, md5\n"
+"  --msgtype T           PKCSReq (default), RenewalReq, CertPoll, GetCert,\n"
+"                        GetCRL, or a number\n"
+"  --txid S              transactionID (default: hex SHA-256 of the\n"
+"                        request's SubjectPublicKeyInfo)\n"
+"  --nonce-len N         senderNonce length (default 16)\n"
+"  --omit A              leave out transactionID, messageType or\n"
+"                        senderNonce (repeatable)\n"
 "  --signer-cert F --signer-key F   sign with these instead of a fresh\n"
-"                         self-signed certificate\n"
-"  --serial HEX           serial for GetCert/GetCRL\n"
-"  --recipient R          ra (default), ca, all, or a PEM certificate file\n"
-"  --csr FILE             send this PEM CSR as it is\n"
-"  --corrupt-signature    flip a byte of the signature\n"
-"  --method M             post (default) or get\n"
-"  --out FILE             issued certificate (PEM) on SUCCESS\n"
-"  --save-request F, --save-response F   keep the DER sent / body received\n"
-"  --send-file F          send this file as the pkiMessage\n"
-"  --verbose\n"
-"Without a key, an EC request key, the pkiMessage is signed by an\n"
-"ephemeral RSA key (the answer is enveloped to the signer, which needs RSA).\n"
-"Output: http=, status=, failInfo=, failInfoText=, txid=, serial= lines.\n"
-"Exit: 0 SUCCESS, 2 FAILURE, 3 PENDING, 1 other errors.\n");
-}
-
-/* --- HTTP ------------------------------------------------------------ */
-
-struct buf {
-	unsigned char	*data;
-	size_t		 len;
-};
-
-static size_t
-http_collect(char *data, size_t size, size_t n, void *arg)
-{
-	struct buf	*b = arg;
-	size_t		 len = size * n;
-	unsigned char	*grown;
-
-	if (b->len + len > ST_MAX_RESPONSE)
-		return 0;
-	if ((grown = realloc(b->data, b->len + len + 1)) == NULL)
-		return 0;
-	b->data = grown;
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return len;
-}
-
-/* GET (body NULL) or POST; returns the HTTP status. */
-static long
-http_request(const char *url, const unsigned char *body, size_t len,
-    struct buf *out, char *ctype, size_t ctlen)
-{
-	CURL			*c;
-	struct curl_slist	*hdrs = NULL;
-	char			*ct = NULL;
-	long			 status = 0;
-	CURLcode		 rc;
-
-	memset(out, 0, sizeof(*out));
-	if ((c = curl_easy_init()) == NULL)
-		die("curl_easy_init");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-	if (body != NULL) {
-		hdrs = curl_slist_append(hdrs,
-		    "Content-Type: application/x-pki-message");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)len);
-	}
-	if ((rc = curl_easy_perform(c)) != CURLE_OK)
-		die("%s: %s", url, curl_easy_strerror(rc));
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-	if (ctype != NULL)
-		snprintf(ctype, ctlen, "%s", ct ? ct : "");
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
-	return status;
-}
-
-static char *
-op_url(const char *base, const char *op)
-{
-	char	*u;
-
-	if (asprintf(&u, "%s%soperation=%s", base,
-	    strchr(base, '?') ? "&" : "?", op) == -1)
-		die("out of memory");
-	return u;
-}
-
-/* --- CA certificates ---------------------------------------------------- */
-
-static STACK_OF(X509) *
-getca(const char *url)
-{
-	STACK_OF(X509)		*certs;
-	struct buf		 b;
-	char			*u = op_url(url, "GetCACert");
-	char			 ctype[128];
-	const unsigned char	*p;
-	PKCS7			*p7;
-	X509			*x;
-	long			 st;
-	int			 i;
-
-	if ((st = http_request(u, NULL, 0, &b, ctype, sizeof(ctype))) != 200)
-		die("GetCACert: HTTP %ld", st);
-	free(u);
-	if ((certs = sk_X509_new_null()) == NULL)
-		die("out of memory");
-	p = b.data;
-	if (strcmp(ctype, "application/x-x509-ca-cert") == 0) {
-		if ((x = d2i_X509(NULL, &p, (long)b.len)) == NULL)
-			die("GetCACert: not a certificate");
-		sk_X509_push(certs, x);
-	} else {
-		if ((p7 = d2i_PKCS7(NULL, &p, (long)b.len)) == NULL ||
-		    !PKCS7_type_is_signed(p7))
-			die("GetCACert: not a PKCS#7 certs-only message");
-		for (i = 0; i < sk_X509_num(p7->d.sign->cert); i++) {
-			x = sk_X509_value(p7->d.sign->cert, i);
-			X509_up_ref(x);
-			sk_X509_push(certs, x);
-		}
-		PKCS7_free(p7);
-	}
-	free(b.data);
-	if (sk_X509_num(certs) == 0)
-		die("GetCACert: no certificate");
-	return certs;
+"                        self-signed certificate\n"
+"  --serial HEX          serial for GetCert and GetCRL\n"
+"  --recipient R         ra (default; the CA if there is no RA), ca, all,\n"
+"                        or a PEM certificate file\n"
+"  --csr FILE            send this PEM CSR as it is\n"
+"  --corrupt-signature   flip a byte of the SignerInfo signature\n"
+"  --method M            post (default) or get\n"
+"  --out FILE            getca: the certificates; enroll: the issued\n"
+"                        certificate (or CRL) on SUCCESS\n"
+"  --save-request F      write the DER pkiMessage sent\n"
+"  --save-response F     write the response body\n"
+"  --send-file F         send this file as the pkiMessage\n"
+"  --verbose, --help\n"
+"The answer is enveloped to the signer certificate, so the signer key\n"
+"is RSA: with an EC request key and no --signer-key, an ephemeral\n"
+"RSA-2048 key signs.\n"
+"Output: http=, status=, failInfo=, failInfoText=, txid=, cipher=,\n"
+"serial= (error= when HTTP is not 200).\n"
+"Exit: 0 SUCCESS, 2 FAILURE, 3 PENDING, 1 any other outcome.\n", f);
 }
 
 static int
-cert_is_ca(X509 *x)
+st_msgtype_parse(const char *s)
 {
-	return X509_check_ca(x) != 0;
-}
-
-static X509 *
-cert_ca(STACK_OF(X509) *certs)
-{
-	int	i;
-
-	for (i = 0; i < sk_X509_num(certs); i++)
-		if (cert_is_ca(sk_X509_value(certs, i)))
-			return sk_X509_value(certs, i);
-	return sk_X509_value(certs, 0);
-}
-
-/* The RA: a non-CA certificate allowed to encipher keys. */
-static X509 *
-cert_ra(STACK_OF(X509) *certs)
-{
-	X509	*x;
-	int	 i;
-
-	for (i = 0; i < sk_X509_num(certs); i++) {
-		x = sk_X509_value(certs, i);
-		if (!cert_is_ca(x) &&
-		    (X509_get_key_usage(x) & KU_KEY_ENCIPHERMENT))
-			return x;
-	}
-	return cert_ca(certs);
-}
-
-static X509 *
-read_cert(const char *path)
-{
-	FILE	*f;
-	X509	*x;
-
-	if ((f = fopen(path, "r")) == NULL)
-		die("%s: %s", path, strerror(errno));
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	if (x == NULL)
-		die("%s: no PEM certificate", path);
-	return x;
-}
-
-static void
-write_certs(const char *path, STACK_OF(X509) *certs, int first_ca)
-{
-	FILE	*f;
-	int	 i;
-
-	if ((f = fopen(path, "w")) == NULL)
-		die("%s: %s", path, strerror(errno));
-	if (first_ca)
-		PEM_write_X509(f, cert_ca(certs));
-	for (i = 0; i < sk_X509_num(certs); i++)
-		if (!first_ca || sk_X509_value(certs, i) != cert_ca(certs))
-			PEM_write_X509(f, sk_X509_value(certs, i));
-	if (fclose(f) != 0)
-		die("%s: %s", path, strerror(errno));
-}
-
-/* --- keys, CSR, signer -------------------------------------------------- */
-
-static EVP_PKEY *
-key_generate(const char *type)
-{
-	if (strcmp(type, "rsa:2048") == 0)
-		return EVP_RSA_gen(2048);
-	if (strcmp(type, "rsa:3072") == 0)
-		return EVP_RSA_gen(3072);
-	if (strcmp(type, "rsa:4096") == 0)
-		return EVP_RSA_gen(4096);
-	if (strcmp(type, "ec:p256") == 0)
-		return EVP_EC_gen("P-256");
-	if (strcmp(type, "ec:p384") == 0)
-		return EVP_EC_gen("P-384");
-	die("unknown --key-type %s", type);
-}
-
-static EVP_PKEY *
-key_load_or_make(const char *path, const char *type)
-{
-	EVP_PKEY	*k;
-	FILE		*f;
-	int		 fd;
-
-	if (path != NULL && (f = fopen(path, "r")) != NULL) {
-		k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-		fclose(f);
-		if (k == NULL)
-			die("%s: no PEM private key", path);
-		return k;
-	}
-	if ((k = key_generate(type)) == NULL)
-		die("key generation");
-	if (path == NULL)
-		return k;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1 ||
-	    (f = fdopen(fd, "w")) == NULL)
-		die("%s: %s", path, strerror(errno));
-	if (PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) != 1 ||
-	    fclose(f) != 0)
-		die("%s: cannot write the key", path);
-	return k;
-}
-
-static X509_NAME *
-parse_subject(const char *dn)
-{
-	X509_NAME	*name;
-	char		*copy, *p, *next, *eq;
-
-	if (dn[0] != '/')
-		die("--subject must look like /O=y/CN=x");
-	if ((name = X509_NAME_new()) == NULL || (copy = strdup(dn + 1)) == NULL)
-		die("out of memory");
-	for (p = copy; p != NULL && *p != '\0'; p = next) {
-		if ((next = strchr(p, '/')) != NULL)
-			*next++ = '\0';
-		if ((eq = strchr(p, '=')) == NULL)
-			die("bad subject component %s", p);
-		*eq = '\0';
-		if (X509_NAME_add_entry_by_txt(name, p, MBSTRING_UTF8,
-		    (unsigned char *)eq + 1, -1, -1, 0) != 1)
-			die("bad subject attribute %s", p);
-	}
-	free(copy);
-	return name;
-}
-
-static int
-is_printable(const char *s)
-{
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || strchr(" '()+,-./:=?", *s)))
-			return 0;
-	return 1;
-}
-
-static X509_REQ *
-csr_build(struct st *st)
-{
-	X509_REQ			*req;
-	X509_NAME			*name;
-	STACK_OF(X509_EXTENSION)	*exts;
-	X509_EXTENSION			*ext;
-	char				 san[4096] = "";
-	int				 i;
-
-	if ((req = X509_REQ_new()) == NULL)
-		die("out of memory");
-	name = parse_subject(st->o.subject);
-	X509_REQ_set_subject_name(req, name);
-	X509_NAME_free(name);
-	X509_REQ_set_pubkey(req, st->key);
-	if (st->o.challenge != NULL &&
-	    X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword,
-	    is_printable(st->o.challenge) ? V_ASN1_PRINTABLESTRING :
-	    V_ASN1_UTF8STRING, (const unsigned char *)st->o.challenge,
-	    (int)strlen(st->o.challenge)) != 1)
-		die("challengePassword");
-	for (i = 0; i < st->o.nsans; i++) {
-		if (i > 0)
-			strncat(san, ",", sizeof(san) - strlen(san) - 1);
-		strncat(san, st->o.sans[i], sizeof(san) - strlen(san) - 1);
-	}
-	if (st->o.nsans > 0) {
-		if ((exts = sk_X509_EXTENSION_new_null()) == NULL ||
-		    (ext = X509V3_EXT_conf_nid(NULL, NULL,
-		    NID_subject_alt_name, san)) == NULL)
-			die("subjectAltName %s", san);
-		sk_X509_EXTENSION_push(exts, ext);
-		X509_REQ_add_extensions(req, exts);
-		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	}
-	if (X509_REQ_sign(req, st->key, EVP_sha256()) <= 0)
-		die("signing the CSR");
-	return req;
-}
-
-static X509_REQ *
-csr_read(const char *path)
-{
-	FILE		*f;
-	X509_REQ	*req;
-
-	if ((f = fopen(path, "r")) == NULL)
-		die("%s: %s", path, strerror(errno));
-	req = PEM_read_X509_REQ(f, NULL, NULL, NULL);
-	fclose(f);
-	if (req == NULL)
-		die("%s: no PEM certificate request", path);
-	return req;
-}
-
-/* A short-lived self-signed certificate to sign the pkiMessage. */
-static X509 *
-signer_self_signed(EVP_PKEY *key, const X509_NAME *subject)
-{
-	X509		*x;
-	unsigned char	 serial[8];
-	BIGNUM		*bn;
-
-	if ((x = X509_new()) == NULL)
-		die("out of memory");
-	RAND_bytes(serial, sizeof(serial));
-	serial[0] &= 0x7f;
-	bn = BN_bin2bn(serial, sizeof(serial), NULL);
-	BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
-	BN_free(bn);
-	X509_set_version(x, X509_VERSION_3);
-	X509_set_subject_name(x, subject);
-	X509_set_issuer_name(x, subject);
-	X509_gmtime_adj(X509_getm_notBefore(x), -300);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, key);
-	if (X509_sign(x, key, EVP_sha256()) <= 0)
-		die("self-signing");
-	return x;
-}
-
-static void
-signer_setup(struct st *st)
-{
-	FILE	*f;
-
-	if (st->o.signer_cert != NULL) {
-		st->signer_cert = read_cert(st->o.signer_cert);
-		if ((f = fopen(st->o.signer_key, "r")) == NULL)
-			die("%s: %s", st->o.signer_key, strerror(errno));
-		st->signer_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-		fclose(f);
-		if (st->signer_key == NULL)
-			die("%s: no PEM private key", st->o.signer_key);
-		return;
-	}
-	if (EVP_PKEY_get_base_id(st->key) == EVP_PKEY_RSA) {
-		EVP_PKEY_up_ref(st->key);
-		st->signer_key = st->key;
-	} else if ((st->signer_key = EVP_RSA_gen(2048)) == NULL)
-		die("ephemeral signer key");
-	st->signer_cert = signer_self_signed(st->signer_key,
-	    X509_REQ_get_subject_name(st->csr));
-}
-
-/* --- the pkiMessage ----------------------------------------------------- */
-
-static int
-msgtype_parse(const char *s)
-{
-	static const struct { const char *name; int type; } types[] = {
-		{ "PKCSReq", 19 }, { "RenewalReq", 17 }, { "CertPoll", 20 },
-		{ "GetCertInitial", 20 }, { "GetCert", 21 }, { "GetCRL", 22 },
+	static const struct {
+		const char	*name;
+		int		 type;
+	} types[] = {
+		{ "PKCSReq", ST_MSG_PKCSREQ },
+		{ "RenewalReq", ST_MSG_RENEWALREQ },
+		{ "CertPoll", ST_MSG_CERTPOLL },
+		{ "GetCertInitial", ST_MSG_CERTPOLL },
+		{ "GetCert", ST_MSG_GETCERT },
+		{ "GetCRL", ST_MSG_GETCRL },
+		{ "CertRep", ST_MSG_CERTREP },
 	};
-	size_t	i;
+	size_t	 i;
 	char	*end;
-	long	v;
+	long	 v;
 
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (strcasecmp(s, types[i].name) == 0)
 			return types[i].type;
 	v = strtol(s, &end, 10);
-	if (*end != '\0' || v < 0 || v > 255)
-		die("unknown --msgtype %s", s);
+	if (*s == '\0' || *end != '\0' || v < 0 || v > 999) {
+		st_warnx("unknown --msgtype %s", s);
+		return -1;
+	}
 	return (int)v;
 }
 
-/* IssuerAndSubject ::= SEQUENCE { issuer Name, subject Name } */
-static unsigned char *
-issuer_and_subject(const X509_NAME *issuer, const X509_NAME *subject,
-    int *len)
-{
-	unsigned char	*a = NULL, *b = NULL, *out, *p;
-	int		 la, lb, inner, total;
-
-	la = i2d_X509_NAME(issuer, &a);
-	lb = i2d_X509_NAME(subject, &b);
-	if (la <= 0 || lb <= 0)
-		die("encoding IssuerAndSubject");
-	inner = la + lb;
-	total = ASN1_object_size(1, inner, V_ASN1_SEQUENCE);
-	if ((out = malloc((size_t)total)) == NULL)
-		die("out of memory");
-	p = out;
-	ASN1_put_object(&p, 1, inner, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
-	memcpy(p, a, (size_t)la);
-	memcpy(p + la, b, (size_t)lb);
-	OPENSSL_free(a);
-	OPENSSL_free(b);
-	*len = total;
-	return out;
-}
-
-static unsigned char *
-issuer_and_serial(X509 *ca, const char *hex, int *len)
-{
-	PKCS7_ISSUER_AND_SERIAL	*ias;
-	BIGNUM			*bn = NULL;
-	unsigned char		*out = NULL;
-
-	if (hex == NULL)
-		die("--serial is needed for this message type");
-	if ((ias = PKCS7_ISSUER_AND_SERIAL_new()) == NULL ||
-	    BN_hex2bn(&bn, hex) == 0)
-		die("bad --serial %s", hex);
-	X509_NAME_set(&ias->issuer, X509_get_subject_name(ca));
-	ASN1_INTEGER_free(ias->serial);
-	ias->serial = BN_to_ASN1_INTEGER(bn, NULL);
-	BN_free(bn);
-	if ((*len = i2d_PKCS7_ISSUER_AND_SERIAL(ias, &out)) <= 0)
-		die("encoding IssuerAndSerialNumber");
-	PKCS7_ISSUER_AND_SERIAL_free(ias);
-	return out;
-}
-
-/* What goes inside the envelope for the message type. */
-static unsigned char *
-message_content(struct st *st, int *len)
-{
-	unsigned char	*der = NULL, *copy;
-
-	switch (st->o.msgtype) {
-	case 20:
-		return issuer_and_subject(X509_get_subject_name(
-		    cert_ca(st->cacerts)), X509_REQ_get_subject_name(st->csr),
-		    len);
-	case 21:
-	case 22:
-		return issuer_and_serial(cert_ca(st->cacerts), st->o.serial,
-		    len);
-	default:
-		if ((*len = i2d_X509_REQ(st->csr, &der)) <= 0)
-			die("encoding the CSR");
-		if ((copy = malloc((size_t)*len)) == NULL)
-			die("out of memory");
-		memcpy(copy, der, (size_t)*len);
-		OPENSSL_free(der);
-		return copy;
-	}
-}
-
-static STACK_OF(X509) *
-recipients(struct st *st)
-{
-	STACK_OF(X509)	*r;
-	int		 i;
-
-	if ((r = sk_X509_new_null()) == NULL)
-		die("out of memory");
-	if (strcmp(st->o.recipient, "ra") == 0) {
-		X509_up_ref(cert_ra(st->cacerts));
-		sk_X509_push(r, cert_ra(st->cacerts));
-	} else if (strcmp(st->o.recipient, "ca") == 0) {
-		X509_up_ref(cert_ca(st->cacerts));
-		sk_X509_push(r, cert_ca(st->cacerts));
-	} else if (strcmp(st->o.recipient, "all") == 0)
-		for (i = 0; i < sk_X509_num(st->cacerts); i++) {
-			X509_up_ref(sk_X509_value(st->cacerts, i));
-			sk_X509_push(r, sk_X509_value(st->cacerts, i));
-		}
-	else
-		sk_X509_push(r, read_cert(st->o.recipient));
-	return r;
-}
-
-/* The NID of a SCEP attribute, registered on first use. */
 static int
-attr_nid(const char *oid)
+st_opts_parse(int argc, char *argv[], struct st_opts *o)
 {
-	int	nid;
-
-	if ((nid = OBJ_txt2nid(oid)) == NID_undef &&
-	    (nid = OBJ_create(oid, NULL, NULL)) == NID_undef)
-		die("OBJ_create %s", oid);
-	return nid;
-}
-
-static void
-add_attr(PKCS7_SIGNER_INFO *si, const char *oid, int type,
-    const void *value, int len)
-{
-	ASN1_STRING	*s;
-	int		 nid = attr_nid(oid);
-
-	if ((s = ASN1_STRING_type_new(type)) == NULL ||
-	    ASN1_STRING_set(s, value, len) != 1 ||
-	    PKCS7_add_signed_attribute(si, nid, type, s) != 1)
-		die("adding attribute %s", oid);
-}
-
-static void
-default_txid(struct st *st)
-{
-	unsigned char	*spki = NULL, md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen, i;
-	int		 len;
-
-	if ((len = i2d_PUBKEY(st->key, &spki)) <= 0 ||
-	    EVP_Digest(spki, (size_t)len, md, &mdlen, EVP_sha256(),
-	    NULL) != 1)
-		die("hashing the public key");
-	for (i = 0; i < mdlen; i++)
-		snprintf(st->txid + 2 * i, 3, "%02x", md[i]);
-	OPENSSL_free(spki);
-}
-
-static unsigned char *
-pkimessage_build(struct st *st, size_t *outlen)
-{
-	STACK_OF(X509)		*recips;
-	const EVP_CIPHER	*cipher;
-	const EVP_MD		*md;
-	PKCS7			*env, *p7;
-	PKCS7_SIGNER_INFO	*si;
-	BIO			*in, *envbio;
-	unsigned char		*content, *envder = NULL, *out = NULL, *sig;
-	char			 num[8];
-	int			 clen, n;
-
-	if ((cipher = EVP_get_cipherbyname(st->o.cipher)) == NULL)
-		die("unknown --cipher %s", st->o.cipher);
-	if ((md = EVP_get_digestbyname(st->o.digest)) == NULL)
-		die("unknown --digest %s", st->o.digest);
-	content = message_content(st, &clen);
-	recips = recipients(st);
-	in = BIO_new_mem_buf(content, clen);
-	if ((env = PKCS7_encrypt(recips, in, cipher, PKCS7_BINARY)) == NULL ||
-	    (n = i2d_PKCS7(env, &envder)) <= 0)
-		die("PKCS7_encrypt");
-	envbio = BIO_new_mem_buf(envder, n);
-	if ((p7 = PKCS7_sign(NULL, NULL, NULL, NULL, PKCS7_PARTIAL |
-	    PKCS7_BINARY)) == NULL ||
-	    (si = PKCS7_sign_add_signer(p7, st->signer_cert, st->signer_key,
-	    md, PKCS7_NOSMIMECAP)) == NULL)
-		die("PKCS7_sign with %s", st->o.digest);
-	if (!st->o.omit_txid)
-		add_attr(si, OID_TXID, V_ASN1_PRINTABLESTRING, st->txid, -1);
-	snprintf(num, sizeof(num), "%d", st->o.msgtype);
-	if (!st->o.omit_msgtype)
-		add_attr(si, OID_MSGTYPE, V_ASN1_PRINTABLESTRING, num, -1);
-	RAND_bytes(st->nonce, (int)st->o.nonce_len);
-	if (!st->o.omit_nonce)
-		add_attr(si, OID_SENDERNONCE, V_ASN1_OCTET_STRING, st->nonce,
-		    (int)st->o.nonce_len);
-	if (PKCS7_final(p7, envbio, PKCS7_BINARY) != 1)
-		die("PKCS7_final");
-	if (st->o.corrupt) {
-		sig = (unsigned char *)ASN1_STRING_get0_data(si->enc_digest);
-		sig[ASN1_STRING_length(si->enc_digest) / 2] ^= 0x5a;
-	}
-	if ((n = i2d_PKCS7(p7, &out)) <= 0)
-		die("encoding the pkiMessage");
-	*outlen = (size_t)n;
-	PKCS7_free(p7);
-	PKCS7_free(env);
-	BIO_free(in);
-	BIO_free(envbio);
-	OPENSSL_free(envder);
-	free(content);
-	sk_X509_pop_free(recips, X509_free);
-	return out;
-}
-
-/* --- the CertRep ---------------------------------------------------- */
-
-static const ASN1_STRING *
-attr_get(PKCS7_SIGNER_INFO *si, const char *oid)
-{
-	ASN1_TYPE	*t;
-
-	if ((t = PKCS7_get_signed_attribute(si, attr_nid(oid))) == NULL ||
-	    t->type == V_ASN1_OBJECT || t->type == V_ASN1_BOOLEAN ||
-	    t->type == V_ASN1_NULL)
-		return NULL;
-	return t->value.asn1_string;
-}
-
-static int
-attr_is(const ASN1_STRING *s, const char *v)
-{
-	return s != NULL && ASN1_STRING_length(s) == (int)strlen(v) &&
-	    memcmp(ASN1_STRING_get0_data(s), v, strlen(v)) == 0;
-}
-
-static void
-attr_print(const char *label, const ASN1_STRING *s)
-{
-	printf("%s=%.*s\n", label, ASN1_STRING_length(s),
-	    (const char *)ASN1_STRING_get0_data(s));
-}
-
-static const char *
-failinfo_name(const ASN1_STRING *s)
-{
-	static const char *const names[] = { "badAlg", "badMessageCheck",
-	    "badRequest", "badTime", "badCertId" };
-	int	v;
-
-	if (s == NULL || ASN1_STRING_length(s) != 1)
-		return "unknown";
-	v = ASN1_STRING_get0_data(s)[0] - '0';
-	return v >= 0 && v <= 4 ? names[v] : "unknown";
-}
-
-/* Decrypts the SUCCESS content and returns the issued certificate. */
-static X509 *
-certrep_certificate(struct st *st, BIO *content)
-{
-	const unsigned char	*p;
-	char			*data;
-	long			 len;
-	PKCS7			*env, *deg;
-	BIO			*plain;
-	X509			*x;
-
-	len = BIO_get_mem_data(content, &data);
-	p = (const unsigned char *)data;
-	if ((env = d2i_PKCS7(NULL, &p, len)) == NULL ||
-	    !PKCS7_type_is_enveloped(env))
-		die("SUCCESS without an EnvelopedData");
-	if ((plain = BIO_new(BIO_s_mem())) == NULL ||
-	    PKCS7_decrypt(env, st->signer_key, st->signer_cert, plain, 0) != 1)
-		die("cannot decrypt the CertRep envelope with our key");
-	printf("cipher=%s\n", OBJ_nid2sn(OBJ_obj2nid(
-	    env->d.enveloped->enc_data->algorithm->algorithm)));
-	len = BIO_get_mem_data(plain, &data);
-	p = (const unsigned char *)data;
-	if ((deg = d2i_PKCS7(NULL, &p, len)) == NULL ||
-	    !PKCS7_type_is_signed(deg) || deg->d.sign->cert == NULL ||
-	    sk_X509_num(deg->d.sign->cert) < 1)
-		die("the envelope holds no certificate");
-	x = sk_X509_value(deg->d.sign->cert, 0);
-	X509_up_ref(x);
-	PKCS7_free(deg);
-	PKCS7_free(env);
-	BIO_free(plain);
-	return x;
-}
-
-static void
-print_serial(X509 *x)
-{
-	BIGNUM	*bn;
-	char	*hex;
-
-	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) ==
-	    NULL || (hex = BN_bn2hex(bn)) == NULL)
-		die("serial number");
-	printf("serial=%s\n", hex);
-	OPENSSL_free(hex);
-	BN_free(bn);
-}
-
-static int
-certrep_check(struct st *st, const unsigned char *der, size_t len,
-    int strict)
-{
-	const unsigned char	*p = der;
-	PKCS7			*p7;
-	PKCS7_SIGNER_INFO	*si;
-	BIO			*content;
-	const ASN1_STRING	*status, *rn, *sn, *s;
-	X509			*x;
-	FILE			*f;
-	int			 rc;
-
-	if ((p7 = d2i_PKCS7(NULL, &p, (long)len)) == NULL ||
-	    !PKCS7_type_is_signed(p7))
-		die("the response is not a PKCS#7 SignedData");
-	content = BIO_new(BIO_s_mem());
-	/* Only a certificate from GetCACert may have signed it. */
-	if (PKCS7_verify(p7, st->cacerts, NULL, NULL, content,
-	    PKCS7_NOVERIFY | PKCS7_NOINTERN | PKCS7_BINARY) != 1)
-		die("the CertRep signature does not verify against the "
-		    "GetCACert certificates");
-	si = sk_PKCS7_SIGNER_INFO_value(PKCS7_get_signer_info(p7), 0);
-	if (!attr_is(attr_get(si, OID_MSGTYPE), "3"))
-		die("the response's messageType is not CertRep (3)");
-	if ((s = attr_get(si, OID_TXID)) == NULL)
-		die("the CertRep has no transactionID");
-	attr_print("txid", s);
-	if (strict && !attr_is(s, st->txid))
-		die("the CertRep's transactionID is not ours");
-	sn = attr_get(si, OID_SENDERNONCE);
-	if (sn == NULL || ASN1_STRING_length(sn) != ST_NONCE_LEN)
-		die("the CertRep has no 16-byte senderNonce");
-	rn = attr_get(si, OID_RECIPIENTNONCE);
-	if (strict && !st->o.omit_nonce && (rn == NULL ||
-	    ASN1_STRING_length(rn) != (int)st->o.nonce_len ||
-	    memcmp(ASN1_STRING_get0_data(rn), st->nonce,
-	    st->o.nonce_len) != 0))
-		die("the CertRep's recipientNonce is not our senderNonce");
-	status = attr_get(si, OID_PKISTATUS);
-	if (attr_is(status, "0")) {
-		printf("status=SUCCESS\n");
-		if (!strict) {
-			rc = ST_EXIT_SUCCESS;
-			goto out;
-		}
-		x = certrep_certificate(st, content);
-		if ((st->o.msgtype == 19 || st->o.msgtype == 17) &&
-		    EVP_PKEY_eq(X509_get0_pubkey(x), st->key) != 1)
-			die("the certificate is not for our public key");
-		print_serial(x);
-		if (st->o.out != NULL) {
-			if ((f = fopen(st->o.out, "w")) == NULL ||
-			    PEM_write_X509(f, x) != 1 || fclose(f) != 0)
-				die("%s: cannot write", st->o.out);
-		}
-		X509_free(x);
-		rc = ST_EXIT_SUCCESS;
-	} else if (attr_is(status, "2")) {
-		printf("status=FAILURE\n");
-		printf("failInfo=%s\n", failinfo_name(attr_get(si,
-		    OID_FAILINFO)));
-		if ((s = attr_get(si, OID_FAILINFOTEXT)) != NULL)
-			attr_print("failInfoText", s);
-		rc = ST_EXIT_FAILURE;
-	} else if (attr_is(status, "3")) {
-		printf("status=PENDING\n");
-		rc = ST_EXIT_PENDING;
-	} else
-		die("unknown pkiStatus");
- out:
-	BIO_free(content);
-	PKCS7_free(p7);
-	return rc;
-}
-
-/* --- commands ----------------------------------------------------------- */
-
-static void
-save(const char *path, const void *buf, size_t len)
-{
-	FILE	*f;
-
-	if (path == NULL)
-		return;
-	if ((f = fopen(path, "wb")) == NULL ||
-	    fwrite(buf, 1, len, f) != len || fclose(f) != 0)
-		die("%s: cannot write", path);
-}
-
-static unsigned char *
-slurp(const char *path, size_t *len)
-{
-	FILE		*f;
-	unsigned char	*buf;
-	long		 n;
-
-	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
-	    (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-		die("%s: %s", path, strerror(errno));
-	if ((buf = malloc((size_t)n + 1)) == NULL ||
-	    fread(buf, 1, (size_t)n, f) != (size_t)n)
-		die("%s: cannot read", path);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static long
-send_message(struct st *st, const unsigned char *der, size_t len,
-    struct buf *resp)
-{
-	char	*url, *b64, *esc, *op;
-	long	 status;
-	int	 n;
-
-	if (!st->o.get) {
-		url = op_url(st->o.url, "PKIOperation");
-		status = http_request(url, der, len, resp, NULL, 0);
-		free(url);
-		return status;
-	}
-	if ((b64 = malloc(4 * ((len + 2) / 3) + 1)) == NULL)
-		die("out of memory");
-	n = EVP_EncodeBlock((unsigned char *)b64, der, (int)len);
-	esc = curl_easy_escape(NULL, b64, n);
-	if (asprintf(&op, "PKIOperation&message=%s", esc) == -1)
-		die("out of memory");
-	url = op_url(st->o.url, op);
-	status = http_request(url, NULL, 0, resp, NULL, 0);
-	curl_free(esc);
-	free(b64);
-	free(op);
-	free(url);
-	return status;
-}
-
-static int
-cmd_enroll(struct st *st)
-{
-	unsigned char	*der;
-	size_t		 len;
-	struct buf	 resp;
-	long		 status;
-	int		 rc, strict = 1;
-
-	st->cacerts = getca(st->o.url);
-	if (st->o.send_file != NULL) {
-		der = slurp(st->o.send_file, &len);
-		strict = 0;
-	} else {
-		st->key = key_load_or_make(st->o.key_file, st->o.key_type);
-		st->csr = st->o.csr_file ? csr_read(st->o.csr_file) :
-		    csr_build(st);
-		signer_setup(st);
-		if (st->o.txid != NULL)
-			snprintf(st->txid, sizeof(st->txid), "%s", st->o.txid);
-		else
-			default_txid(st);
-		der = pkimessage_build(st, &len);
-	}
-	save(st->o.save_request, der, len);
-	status = send_message(st, der, len, &resp);
-	free(der);
-	printf("http=%ld\n", status);
-	save(st->o.save_response, resp.data, resp.len);
-	if (status != 200) {
-		printf("error=%.*s\n", (int)strcspn(resp.data ?
-		    (char *)resp.data : "", "\n"), resp.data ?
-		    (char *)resp.data : "");
-		free(resp.data);
-		return ST_EXIT_ERROR;
-	}
-	rc = certrep_check(st, resp.data, resp.len, strict);
-	free(resp.data);
-	return rc;
-}
-
-static void
-st_clear(struct st *st)
-{
-	sk_X509_pop_free(st->cacerts, X509_free);
-	EVP_PKEY_free(st->key);
-	EVP_PKEY_free(st->signer_key);
-	X509_free(st->signer_cert);
-	X509_REQ_free(st->csr);
-}
-
-static void
-parse_args(int argc, char *argv[], struct opts *o)
-{
+	enum {
+		OPT_URL = 256, OPT_KEY, OPT_KEY_TYPE, OPT_SUBJECT, OPT_CN,
+		OPT_SAN_DNS, OPT_SAN_IP, OPT_SAN_EMAIL, OPT_SAN_URI,
+		OPT_CHALLENGE, OPT_CIPHER, OPT_DIGEST, OPT_MSGTYPE, OPT_TXID,
+		OPT_NONCE_LEN, OPT_OMIT, OPT_SIGNER_CERT, OPT_SIGNER_KEY,
+		OPT_SERIAL, OPT_RECIPIENT, OPT_CSR, OPT_CORRUPT, OPT_METHOD,
+		OPT_OUT, OPT_SAVE_REQUEST, OPT_SAVE_RESPONSE, OPT_SEND_FILE,
+	};
 	static const struct option longopts[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "key-type", required_argument, NULL, 'K' },
-		{ "subject", required_argument, NULL, 's' },
-		{ "cn", required_argument, NULL, 'n' },
-		{ "san-dns", required_argument, NULL, 'D' },
-		{ "san-ip", required_argument, NULL, 'I' },
-		{ "san-email", required_argument, NULL, 'E' },
-		{ "san-uri", required_argument, NULL, 'U' },
-		{ "challenge", required_argument, NULL, 'c' },
-		{ "cipher", required_argument, NULL, 'C' },
-		{ "digest", required_argument, NULL, 'd' },
-		{ "msgtype", required_argument, NULL, 'm' },
-		{ "txid", required_argument, NULL, 't' },
-		{ "nonce-len", required_argument, NULL, 'N' },
-		{ "omit", required_argument, NULL, 'o' },
-		{ "signer-cert", required_argument, NULL, 'S' },
-		{ "signer-key", required_argument, NULL, 'P' },
-		{ "serial", required_argument, NULL, 'r' },
-		{ "recipient", required_argument, NULL, 'R' },
-		{ "csr", required_argument, NULL, 'q' },
-		{ "corrupt-signature", no_argument, NULL, 'x' },
-		{ "method", required_argument, NULL, 'M' },
-		{ "out", required_argument, NULL, 'O' },
-		{ "save-request", required_argument, NULL, 'Q' },
-		{ "save-response", required_argument, NULL, 'A' },
-		{ "send-file", required_argument, NULL, 'F' },
+		{ "url", required_argument, NULL, OPT_URL },
+		{ "key", required_argument, NULL, OPT_KEY },
+		{ "key-type", required_argument, NULL, OPT_KEY_TYPE },
+		{ "subject", required_argument, NULL, OPT_SUBJECT },
+		{ "cn", required_argument, NULL, OPT_CN },
+		{ "san-dns", required_argument, NULL, OPT_SAN_DNS },
+		{ "san-ip", required_argument, NULL, OPT_SAN_IP },
+		{ "san-email", required_argument, NULL, OPT_SAN_EMAIL },
+		{ "san-uri", required_argument, NULL, OPT_SAN_URI },
+		{ "challenge", required_argument, NULL, OPT_CHALLENGE },
+		{ "cipher", required_argument, NULL, OPT_CIPHER },
+		{ "digest", required_argument, NULL, OPT_DIGEST },
+		{ "msgtype", required_argument, NULL, OPT_MSGTYPE },
+		{ "txid", required_argument, NULL, OPT_TXID },
+		{ "nonce-len", required_argument, NULL, OPT_NONCE_LEN },
+		{ "omit", required_argument, NULL, OPT_OMIT },
+		{ "signer-cert", required_argument, NULL, OPT_SIGNER_CERT },
+		{ "signer-key", required_argument, NULL, OPT_SIGNER_KEY },
+		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "recipient", required_argument, NULL, OPT_RECIPIENT },
+		{ "csr", required_argument, NULL, OPT_CSR },
+		{ "corrupt-signature", no_argument, NULL, OPT_CORRUPT },
+		{ "method", required_argument, NULL, OPT_METHOD },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "save-request", required_argument, NULL, OPT_SAVE_REQUEST },
+		{ "save-response", required_argument, NULL, OPT_SAVE_RESPONSE },
+		{ "send-file", required_argument, NULL, OPT_SEND_FILE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static char	cn[512];
-	char		*san;
-	int		 ch;
+	char	*end;
+	long	 n;
+	int	 ch;
 
 	memset(o, 0, sizeof(*o));
 	o->key_type = "rsa:2048";
 	o->subject = "/CN=sceptest";
 	o->cipher = "aes-256-cbc";
 	o->digest = "sha256";
-	o->msgtype = 19;
+	o->msgtype = ST_MSG_PKCSREQ;
 	o->nonce_len = ST_NONCE_LEN;
 	o->recipient = "ra";
-	/* An empty SCEPTEST_CHALLENGE means no challenge at all. */
+	/* From the environment, so a test need not show it in argv. */
 	if ((o->challenge = getenv("SCEPTEST_CHALLENGE")) != NULL &&
 	    *o->challenge == '\0')
-		o->challenge = NULL;
+		o->challenge = NULL;	/* set but empty: no challenge */
+
 	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'u': o->url = optarg; break;
-		case 'k': o->key_file = optarg; break;
-		case 'K': o->key_type = optarg; break;
-		case 's': o->subject = optarg; break;
-		case 'n':
-			snprintf(cn, sizeof(cn), "/CN=%s", optarg);
-			o->subject = cn;
+		case OPT_URL:
+			o->url = optarg;
 			break;
-		case 'D': case 'I': case 'E': case 'U':
-			if (o->nsans == ST_MAX_SAN)
-				die("too many SANs");
-			if (asprintf(&san, "%s:%s", ch == 'D' ? "DNS" :
-			    ch == 'I' ? "IP" : ch == 'E' ? "email" : "URI",
-			    optarg) == -1)
-				die("out of memory");
-			o->sans[o->nsans++] = san;
+		case OPT_KEY:
+			o->key_file = optarg;
 			break;
-		case 'c': o->challenge = optarg; break;
-		case 'C': o->cipher = optarg; break;
-		case 'd': o->digest = optarg; break;
-		case 'm': o->msgtype = msgtype_parse(optarg); break;
-		case 't': o->txid = optarg; break;
-		case 'N':
-			o->nonce_len = strtoul(optarg, NULL, 10);
-			if (o->nonce_len < 1 || o->nonce_len > 64)
-				die("--nonce-len must be 1 to 64");
+		case OPT_KEY_TYPE:
+			o->key_type = optarg;
 			break;
-		case 'o':
+		case OPT_SUBJECT:
+			o->subject = optarg;
+			break;
+		case OPT_CN:
+			/* The last of --cn and --subject wins. */
+			if (strchr(optarg, '/') != NULL ||
+			    (size_t)snprintf(o->cn_subject,
+			    sizeof(o->cn_subject), "/CN=%s", optarg) >=
+			    sizeof(o->cn_subject)) {
+				st_warnx("--cn %s: too long or has a '/'",
+				    optarg);
+				return -1;
+			}
+			o->subject = o->cn_subject;
+			break;
+		case OPT_SAN_DNS:
+		case OPT_SAN_IP:
+		case OPT_SAN_EMAIL:
+		case OPT_SAN_URI:
+			if (o->nsans == ST_MAX_SANS) {
+				st_warnx("more than %d subjectAltNames",
+				    ST_MAX_SANS);
+				return -1;
+			}
+			o->sans[o->nsans].type = ch == OPT_SAN_DNS ?
+			    ST_SAN_DNS : ch == OPT_SAN_IP ? ST_SAN_IP :
+			    ch == OPT_SAN_EMAIL ? ST_SAN_EMAIL : ST_SAN_URI;
+			o->sans[o->nsans++].value = optarg;
+			break;
+		case OPT_CHALLENGE:
+			o->challenge = optarg;
+			break;
+		case OPT_CIPHER:
+			o->cipher = optarg;
+			break;
+		case OPT_DIGEST:
+			o->digest = optarg;
+			break;
+		case OPT_MSGTYPE:
+			if ((o->msgtype = st_msgtype_parse(optarg)) == -1)
+				return -1;
+			break;
+		case OPT_TXID:
+			o->txid = optarg;
+			break;
+		case OPT_NONCE_LEN:
+			n = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || n < 0 ||
+			    n > ST_MAX_NONCE) {
+				st_warnx("--nonce-len is 0 to %d",
+				    ST_MAX_NONCE);
+				return -1;
+			}
+			o->nonce_len = (size_t)n;
+			break;
+		case OPT_OMIT:
 			if (strcmp(optarg, "transactionID") == 0)
 				o->omit_txid = 1;
 			else if (strcmp(optarg, "messageType") == 0)
 				o->omit_msgtype = 1;
 			else if (strcmp(optarg, "senderNonce") == 0)
 				o->omit_nonce = 1;
-			else
-				die("--omit takes transactionID, messageType "
-				    "or senderNonce");
+			else {
+				st_warnx("--omit takes transactionID, "
+				    "messageType or senderNonce");
+				return -1;
+			}
 			break;
-		case 'S': o->signer_cert = optarg; break;
-		case 'P': o->signer_key = optarg; break;
-		case 'r': o->serial = optarg; break;
-		case 'R': o->recipient = optarg; break;
-		case 'q': o->csr_file = optarg; break;
-		case 'x': o->corrupt = 1; break;
-		case 'M':
-			if (strcmp(optarg, "get") == 0)
-				o->get = 1;
-			else if (strcmp(optarg, "post") != 0)
-				die("--method is post or get");
+		case OPT_SIGNER_CERT:
+			o->signer_cert = optarg;
 			break;
-		case 'O': o->out = optarg; break;
-		case 'Q': o->save_request = optarg; break;
-		case 'A': o->save_response = optarg; break;
-		case 'F': o->send_file = optarg; break;
-		case 'v': o->verbose = 1; break;
+		case OPT_SIGNER_KEY:
+			o->signer_key = optarg;
+			break;
+		case OPT_SERIAL:
+			o->serial = optarg;
+			break;
+		case OPT_RECIPIENT:
+			o->recipient = optarg;
+			break;
+		case OPT_CSR:
+			o->csr_file = optarg;
+			break;
+		case OPT_CORRUPT:
+			o->corrupt = 1;
+			break;
+		case OPT_METHOD:
+			if (strcasecmp(optarg, "get") == 0)
+				o->use_get = 1;
+			else if (strcasecmp(optarg, "post") == 0)
+				o->use_get = 0;
+			else {
+				st_warnx("--method is post or get");
+				return -1;
+			}
+			break;
+		case OPT_OUT:
+			o->out = optarg;
+			break;
+		case OPT_SAVE_REQUEST:
+			o->save_request = optarg;
+			break;
+		case OPT_SAVE_RESPONSE:
+			o->save_response = optarg;
+			break;
+		case OPT_SEND_FILE:
+			o->send_file = optarg;
+			break;
+		case 'v':
+			st_verbose = 1;
+			break;
 		case 'h':
-			usage(stdout);
+			st_usage(stdout);
 			exit(ST_EXIT_SUCCESS);
 		default:
-			usage(stderr);
-			exit(ST_EXIT_ERROR);
+			st_usage(stderr);
+			return -1;
 		}
 	}
 	if (optind + 1 != argc || o->url == NULL) {
-		usage(stderr);
-		exit(ST_EXIT_ERROR);
+		st_usage(stderr);
+		return -1;
 	}
 	o->command = argv[optind];
-	if ((o->signer_cert == NULL) != (o->signer_key == NULL))
-		die("--signer-cert and --signer-key go together");
+	if ((o->signer_cert == NULL) != (o->signer_key == NULL)) {
+		st_warnx("--signer-cert and --signer-key go together");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+st_cmd_caps(const struct st_opts *o)
+{
+	struct st_http_resp	 r = { 0, NULL, NULL, 0 };
+	char			*u = NULL;
+	int			 rc = -1;
+
+	if ((u = st_http_url(o->url, "GetCACaps", NULL, 0)) == NULL ||
+	    st_http_get(u, &r) == -1)
+		goto out;
+	if (r.status != 200) {
+		st_warnx("GetCACaps: HTTP %ld", r.status);
+		goto out;
+	}
+	if (r.len > 0 && fwrite(r.body, 1, r.len, stdout) != r.len) {
+		st_warnx("GetCACaps: cannot write the answer");
+		goto out;
+	}
+	rc = 0;
+ out:
+	st_http_resp_clear(&r);
+	free(u);
+	return rc;
+}
+
+static int
+st_cmd_getca(const struct st_opts *o)
+{
+	STACK_OF(X509)	*certs = NULL;
+	int		 rc = -1;
+
+	if (o->out == NULL) {
+		st_warnx("getca needs --out FILE");
+		goto out;
+	}
+	if (st_cacert_fetch(o->url, &certs) == -1 ||
+	    st_cacert_write(o->out, certs) == -1)
+		goto out;
+	rc = 0;
+ out:
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+/*
+ * Who signs: --signer-cert/--signer-key, or a fresh self-signed
+ * certificate for the request key, or, when that key cannot receive
+ * an envelope (EC) or there is none (--csr without --key), for an
+ * ephemeral RSA key.
+ */
+static int
+st_enroll_signer(const struct st_opts *o, struct st_enroll *e)
+{
+	if (o->signer_cert != NULL) {
+		if ((e->signer_cert = st_req_cert_read(o->signer_cert)) ==
+		    NULL ||
+		    (e->signer_key = st_req_key_read(o->signer_key)) == NULL)
+			return -1;
+		if (X509_check_private_key(e->signer_cert, e->signer_key) !=
+		    1) {
+			st_warn_ssl("%s does not match %s", o->signer_key,
+			    o->signer_cert);
+			return -1;
+		}
+		return 0;
+	}
+	if (e->key != NULL && EVP_PKEY_get_base_id(e->key) == EVP_PKEY_RSA) {
+		if (!EVP_PKEY_up_ref(e->key)) {
+			st_warn_ssl("%s: EVP_PKEY_up_ref", __func__);
+			return -1;
+		}
+		e->signer_key = e->key;
+	} else {
+		st_debug("signing with an ephemeral RSA-2048 key");
+		if ((e->signer_key = st_req_key_generate("rsa:2048")) == NULL)
+			return -1;
+	}
+	if ((e->signer_cert = st_req_selfsigned(e->signer_key,
+	    X509_REQ_get_subject_name(e->csr))) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Builds the pkiMessage from the options into e->msg. */
+static int
+st_enroll_build(const struct st_opts *o, struct st_enroll *e)
+{
+	struct st_pkimsg	 m;
+	char			 msgtype[16];
+
+	memset(&m, 0, sizeof(m));
+	if ((m.cipher = EVP_get_cipherbyname(o->cipher)) == NULL) {
+		st_warnx("unknown --cipher %s", o->cipher);
+		return -1;
+	}
+	/* Only now, and only for single DES, the legacy provider. */
+	if (EVP_CIPHER_get_nid(m.cipher) == NID_des_cbc &&
+	    st_legacy_load() == -1)
+		return -1;
+	if ((m.md = EVP_get_digestbyname(o->digest)) == NULL) {
+		st_warnx("unknown --digest %s", o->digest);
+		return -1;
+	}
+	if (o->csr_file != NULL) {
+		if ((e->csr = st_req_csr_read(o->csr_file)) == NULL)
+			return -1;
+		if (o->key_file != NULL && (e->key = st_req_key_load(
+		    o->key_file, o->key_type)) == NULL)
+			return -1;
+	} else {
+		if ((e->key = st_req_key_load(o->key_file,
+		    o->key_type)) == NULL ||
+		    (e->subject = st_req_subject_parse(o->subject)) == NULL ||
+		    (e->csr = st_req_csr_build(e->key, e->subject, o->sans,
+		    o->nsans, o->challenge)) == NULL)
+			return -1;
+	}
+	if (st_enroll_signer(o, e) == -1)
+		return -1;
+	if (o->txid != NULL) {
+		if ((e->txid = strdup(o->txid)) == NULL) {
+			st_warnx("%s: out of memory", __func__);
+			return -1;
+		}
+	} else if ((e->txid = st_req_default_txid(
+	    X509_REQ_get0_pubkey(e->csr))) == NULL)
+		return -1;
+	if (RAND_bytes(e->nonce, (int)o->nonce_len) != 1) {
+		st_warn_ssl("%s: RAND_bytes", __func__);
+		return -1;
+	}
+	if ((e->recipients = st_cacert_recipients(e->cacerts,
+	    o->recipient)) == NULL)
+		return -1;
+	if (st_pkimsg_content(o->msgtype, e->csr,
+	    st_cacert_get0_ca(e->cacerts), o->serial, &e->content,
+	    &e->content_len) == -1)
+		return -1;
+	snprintf(msgtype, sizeof(msgtype), "%d", o->msgtype);
+	m.signer_cert = e->signer_cert;
+	m.signer_key = e->signer_key;
+	m.recipients = e->recipients;
+	m.content = e->content;
+	m.content_len = e->content_len;
+	m.txid = o->omit_txid ? NULL : e->txid;
+	m.msgtype = o->omit_msgtype ? NULL : msgtype;
+	m.nonce = o->omit_nonce ? NULL : e->nonce;
+	m.nonce_len = o->nonce_len;
+	m.corrupt = o->corrupt;
+	st_debug("messageType %s, transactionID %s, %s, %s, to %d "
+	    "recipient(s)", msgtype, e->txid, o->cipher, o->digest,
+	    sk_X509_num(e->recipients));
+	return st_pkimsg_build(&m, &e->msg, &e->msg_len);
+}
+
+/* PKIOperation by POST, or by GET with the message in the URL. */
+static int
+st_enroll_send(const struct st_opts *o, struct st_enroll *e)
+{
+	char	*u = NULL;
+	int	 rc = -1;
+
+	if (o->use_get)
+		u = st_http_url(o->url, "PKIOperation", e->msg, e->msg_len);
+	else
+		u = st_http_url(o->url, "PKIOperation", NULL, 0);
+	if (u == NULL)
+		goto out;
+	if (o->use_get)
+		rc = st_http_get(u, &e->resp);
+	else
+		rc = st_http_post(u, "application/x-pki-message", e->msg,
+		    e->msg_len, &e->resp);
+ out:
+	free(u);
+	return rc;
+}
+
+static void
+st_enroll_clear(struct st_enroll *e)
+{
+	sk_X509_pop_free(e->cacerts, X509_free);
+	sk_X509_pop_free(e->recipients, X509_free);
+	EVP_PKEY_free(e->key);
+	EVP_PKEY_free(e->signer_key);
+	X509_free(e->signer_cert);
+	X509_REQ_free(e->csr);
+	X509_NAME_free(e->subject);
+	free(e->txid);
+	free(e->content);
+	OPENSSL_free(e->msg);
+	st_http_resp_clear(&e->resp);
+	st_certrep_clear(&e->rep);
+}
+
+/* Prints "http=" and, when it is not 200, the body's first line. */
+static void
+st_enroll_print_http(const struct st_http_resp *r)
+{
+	size_t	i, n;
+
+	printf("http=%ld\n", r->status);
+	if (r->status == 200)
+		return;
+	n = r->body != NULL ? strcspn((const char *)r->body, "\r\n") : 0;
+	if (n > ST_MAX_ERROR_LINE)
+		n = ST_MAX_ERROR_LINE;
+	fputs("error=", stdout);
+	for (i = 0; i < n; i++)
+		putchar(r->body[i] < 0x20 || r->body[i] == 0x7f ? '?' :
+		    r->body[i]);
+	putchar('\n');
+}
+
+static int
+st_cmd_enroll(const struct st_opts *o)
+{
+	struct st_enroll		 e;
+	struct st_certrep_expect	 ex;
+	size_t				 len;
+	int				 rc = ST_EXIT_ERROR;
+
+	memset(&e, 0, sizeof(e));
+	memset(&ex, 0, sizeof(ex));
+	e.rep.failinfo = -1;
+	/* The answer is only believed if a GetCACert certificate signed it. */
+	if (st_cacert_fetch(o->url, &e.cacerts) == -1)
+		goto out;
+	if (o->send_file != NULL) {
+		if (st_file_read(o->send_file, &e.msg, &len) == -1)
+			goto out;
+		e.msg_len = len;
+		/* Without our key the SUCCESS envelope stays closed. */
+		if (o->signer_cert != NULL && st_enroll_signer(o, &e) == -1)
+			goto out;
+	} else if (st_enroll_build(o, &e) == -1)
+		goto out;
+	if (o->save_request != NULL &&
+	    st_file_write(o->save_request, e.msg, e.msg_len) == -1)
+		goto out;
+	if (st_enroll_send(o, &e) == -1)
+		goto out;
+	if (o->save_response != NULL &&
+	    st_file_write(o->save_response, e.resp.body, e.resp.len) == -1)
+		goto out;
+	st_enroll_print_http(&e.resp);
+	fflush(stdout);
+	if (e.resp.status != 200)
+		goto out;
+	if (!st_http_ctype_is(&e.resp, "application/x-pki-message")) {
+		st_warnx("PKIOperation: Content-Type \"%s\", not "
+		    "application/x-pki-message", e.resp.ctype);
+		goto out;
+	}
+
+	ex.signers = e.cacerts;
+	ex.msgtype = o->msgtype;
+	ex.decrypt_key = e.signer_key;
+	/*
+	 * A file sent as it is may have been signed by another certificate
+	 * for the same key: then only the key has to match the envelope.
+	 */
+	ex.decrypt_cert = o->send_file == NULL ? e.signer_cert : NULL;
+	if (o->send_file == NULL) {
+		ex.txid = o->omit_txid ? NULL : e.txid;
+		ex.nonce = o->omit_nonce ? NULL : e.nonce;
+		ex.nonce_len = o->nonce_len;
+		/* GetCert and GetCRL ask for someone else's certificate. */
+		if (o->msgtype != ST_MSG_GETCERT && o->msgtype != ST_MSG_GETCRL)
+			ex.request_key = X509_REQ_get0_pubkey(e.csr);
+	}
+	if (st_certrep_parse(e.resp.body, e.resp.len, &ex, &e.rep) == -1)
+		goto out;
+	if (o->out != NULL && e.rep.cert != NULL &&
+	    st_pem_write_cert(o->out, e.rep.cert) == -1)
+		goto out;
+	if (o->out != NULL && e.rep.crl != NULL &&
+	    st_pem_write_crl(o->out, e.rep.crl) == -1)
+		goto out;
+	st_certrep_print(&e.rep);
+	rc = e.rep.status == ST_STATUS_SUCCESS ? ST_EXIT_SUCCESS :
+	    e.rep.status == ST_STATUS_FAILURE ? ST_EXIT_FAILURE :
+	    ST_EXIT_PENDING;
+ out:
+	st_enroll_clear(&e);
+	return rc;
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct st	 st;
-	struct buf	 b;
-	char		*u;
-	long		 status;
-	int		 i, rc = ST_EXIT_ERROR;
-	OSSL_PROVIDER	*legacy = NULL, *deflt = NULL;
+	struct st_opts	 o;
+	int		 curl_up = 0, rc = ST_EXIT_ERROR;
 
-	memset(&st, 0, sizeof(st));
-	parse_args(argc, argv, &st.o);
-	if (strcmp(st.o.cipher, "des-cbc") == 0 &&
-	    ((legacy = OSSL_PROVIDER_load(NULL, "legacy")) == NULL ||
-	    (deflt = OSSL_PROVIDER_load(NULL, "default")) == NULL))
-		die("des-cbc needs OpenSSL's legacy provider");
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (strcmp(st.o.command, "caps") == 0) {
-		u = op_url(st.o.url, "GetCACaps");
-		status = http_request(u, NULL, 0, &b, NULL, 0);
-		free(u);
-		if (status != 200)
-			die("GetCACaps: HTTP %ld", status);
-		fwrite(b.data, 1, b.len, stdout);
-		free(b.data);
-		rc = ST_EXIT_SUCCESS;
-	} else if (strcmp(st.o.command, "getca") == 0) {
-		if (st.o.out == NULL)
-			die("getca needs --out FILE");
-		st.cacerts = getca(st.o.url);
-		write_certs(st.o.out, st.cacerts, 1);
-		rc = ST_EXIT_SUCCESS;
-	} else if (strcmp(st.o.command, "enroll") == 0)
-		rc = cmd_enroll(&st);
-	else
-		die("unknown command %s", st.o.command);
-	st_clear(&st);
-	for (i = 0; i < st.o.nsans; i++)
-		free((char *)st.o.sans[i]);
-	curl_global_cleanup();
-	OSSL_PROVIDER_unload(legacy);
-	OSSL_PROVIDER_unload(deflt);
+	if (st_opts_parse(argc, argv, &o) == -1)
+		goto out;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		st_warnx("curl_global_init failed");
+		goto out;
+	}
+	curl_up = 1;
+	if (st_pkimsg_init() == -1)
+		goto out;
+	if (strcmp(o.command, "caps") == 0)
+		rc = st_cmd_caps(&o) == 0 ? ST_EXIT_SUCCESS : ST_EXIT_ERROR;
+	else if (strcmp(o.command, "getca") == 0)
+		rc = st_cmd_getca(&o) == 0 ? ST_EXIT_SUCCESS : ST_EXIT_ERROR;
+	else if (strcmp(o.command, "enroll") == 0)
+		rc = st_cmd_enroll(&o);
+	else {
+		st_warnx("unknown command %s (caps, getca or enroll)",
+		    o.command);
+		st_usage(stderr);
+	}
+ out:
+	if (curl_up)
+		curl_global_cleanup();
+	st_legacy_unload();
+	ERR_clear_error();
 	return rc;
 }
