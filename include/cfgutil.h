@@ -30,8 +30,12 @@ int	cfgutil_fail(struct cfgutil *cx, const config_setting_t *s,
 /* Rejects any member of group s not in the NULL-ended allowed list. */
 int	cfgutil_check_names(struct cfgutil *cx, const config_setting_t *s,
 	    const char *where, const char *const *allowed);
-config_setting_t *cfgutil_group(struct cfgutil *cx,
-	    const config_setting_t *root, const char *name, int required);
+/*
+ * The group name of root in *out; absent and optional: 0 with *out
+ * NULL.  A member of another type is an error, never "absent".
+ */
+int	cfgutil_group(struct cfgutil *cx, const config_setting_t *root,
+	    const char *name, int required, config_setting_t **out);
 int	cfgutil_string(struct cfgutil *cx, const config_setting_t *g,
 	    const char *gname, const char *name, int required, char **out);
 /* Like cfgutil_string, resolving a relative path against cx->dir. */

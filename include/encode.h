@@ -15,6 +15,8 @@ char	*encode_base64_new(const unsigned char *buf, size_t len);
  */
 unsigned char *encode_base64_decode_new(const char *in, size_t inlen,
 	    size_t *outlen);
+/* Lower-case hex into out, which holds 2 * len + 1 bytes. */
+void	 encode_hex(const unsigned char *buf, size_t len, char *out);
 /* Lower-case hex. */
 char	*encode_hex_new(const unsigned char *buf, size_t len);
 /* Decodes exactly outlen bytes of hex; -1 on bad input. */

@@ -253,8 +253,10 @@ policy_load_challenges(struct cfgutil *cx, const config_setting_t *root,
 	config_setting_t	*g;
 	int			 n, i;
 
-	if ((g = cfgutil_group(cx, root, "challenges", 0)) == NULL)
-		return config_setting_get_member(root, "challenges") ? -1 : 0;
+	if (cfgutil_group(cx, root, "challenges", 0, &g) == -1)
+		return -1;
+	if (g == NULL)
+		return 0;
 	n = config_setting_length(g);
 	if ((pol->challenges = calloc((size_t)n + 1,
 	    sizeof(*pol->challenges))) == NULL)
@@ -416,8 +418,10 @@ policy_load_profiles(struct cfgutil *cx, const config_setting_t *root,
 	config_setting_t	*g;
 	int			 n, i;
 
-	if ((g = cfgutil_group(cx, root, "profiles", 0)) == NULL)
-		return config_setting_get_member(root, "profiles") ? -1 : 0;
+	if (cfgutil_group(cx, root, "profiles", 0, &g) == -1)
+		return -1;
+	if (g == NULL)
+		return 0;
 	n = config_setting_length(g);
 	if ((pol->profiles = calloc((size_t)n + 1,
 	    sizeof(*pol->profiles))) == NULL)

@@ -58,23 +58,22 @@ cfgutil_check_names(struct cfgutil *cx, const config_setting_t *s,
 	return 0;
 }
 
-config_setting_t *
+int
 cfgutil_group(struct cfgutil *cx, const config_setting_t *root,
-    const char *name, int required)
+    const char *name, int required, config_setting_t **out)
 {
 	config_setting_t *g;
 
-	g = config_setting_get_member(root, name);
-	if (g == NULL) {
+	*out = NULL;
+	if ((g = config_setting_get_member(root, name)) == NULL) {
 		if (required)
-			cfgutil_fail(cx, NULL, "missing group %s", name);
-		return NULL;
+			return cfgutil_fail(cx, NULL, "missing group %s", name);
+		return 0;
 	}
-	if (!config_setting_is_group(g)) {
-		cfgutil_fail(cx, g, "%s must be a group { ... }", name);
-		return NULL;
-	}
-	return g;
+	if (!config_setting_is_group(g))
+		return cfgutil_fail(cx, g, "%s must be a group { ... }", name);
+	*out = g;
+	return 0;
 }
 
 /*

@@ -224,37 +224,29 @@ challenge_hmac_derive(const unsigned char *key, size_t keylen,
 {
 	unsigned char	mac[EVP_MAX_MD_SIZE];
 	unsigned int	len = sizeof(mac);
-	char		*hex;
 
 	if (HMAC(EVP_sha256(), key, (int)keylen,
 	    (const unsigned char *)subject, strlen(subject), mac,
-	    &len) == NULL || (hex = encode_hex_new(mac,
-	    CHALLENGE_HMAC_HEX / 2)) == NULL) {
+	    &len) == NULL) {
 		log_ssl("%s", __func__);
 		return -1;
 	}
-	memcpy(out, hex, CHALLENGE_HMAC_HEX + 1);
+	encode_hex(mac, CHALLENGE_HMAC_HEX / 2, out);
 	OPENSSL_cleanse(mac, sizeof(mac));
-	OPENSSL_cleanse(hex, CHALLENGE_HMAC_HEX);
-	free(hex);
 	return 0;
 }
 
 int
 challenge_otp_new(char *out)
 {
-	unsigned char	 raw[CHALLENGE_OTP_HEX / 2];
-	char		*hex;
+	unsigned char	raw[CHALLENGE_OTP_HEX / 2];
 
-	if (RAND_bytes(raw, sizeof(raw)) != 1 ||
-	    (hex = encode_hex_new(raw, sizeof(raw))) == NULL) {
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
 		log_ssl("%s", __func__);
 		return -1;
 	}
-	memcpy(out, hex, CHALLENGE_OTP_HEX + 1);
+	encode_hex(raw, sizeof(raw), out);
 	OPENSSL_cleanse(raw, sizeof(raw));
-	OPENSSL_cleanse(hex, CHALLENGE_OTP_HEX);
-	free(hex);
 	return 0;
 }
 
@@ -265,16 +257,13 @@ challenge_otp_new(char *out)
 int
 challenge_otp_hash(const char *otp, size_t len, char *out)
 {
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen;
-	char		*hex;
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen;
 
-	if (EVP_Digest(otp, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    (hex = encode_hex_new(md, mdlen)) == NULL) {
+	if (EVP_Digest(otp, len, md, &mdlen, EVP_sha256(), NULL) != 1) {
 		log_ssl("%s", __func__);
 		return -1;
 	}
-	memcpy(out, hex, 2 * mdlen + 1);
-	free(hex);
+	encode_hex(md, mdlen, out);
 	return 0;
 }

@@ -110,7 +110,7 @@ config_load_hsm(struct cfgutil *cx, const config_setting_t *root,
 	    "environment", NULL };
 	config_setting_t *g;
 
-	if ((g = cfgutil_group(cx, root, "hsm", 1)) == NULL)
+	if (cfgutil_group(cx, root, "hsm", 1, &g) == -1)
 		return -1;
 	if (cfgutil_check_names(cx, g, "hsm", names) == -1 ||
 	    cfgutil_path(cx, g, "hsm", "module", 1, &hsm->module) == -1 ||
@@ -154,9 +154,7 @@ config_load_root(struct cfgutil *cx, const config_setting_t *root, void *arg)
 	if (cfgutil_check_names(cx, root, "", top) == -1)
 		return -1;
 
-	/* An optional group of the wrong type is an error, not absent. */
-	if ((g = cfgutil_group(cx, root, "server", 0)) == NULL &&
-	    config_setting_get_member(root, "server") != NULL)
+	if (cfgutil_group(cx, root, "server", 0, &g) == -1)
 		return -1;
 	if (g != NULL && (cfgutil_check_names(cx, g, "server", server) == -1 ||
 	    cfgutil_string(cx, g, "server", "listen", 0, &cfg->listen) == -1 ||
@@ -167,7 +165,7 @@ config_load_root(struct cfgutil *cx, const config_setting_t *root, void *arg)
 		return -1;
 	cfg->max_body = (size_t)max_body;
 
-	if ((g = cfgutil_group(cx, root, "database", 1)) == NULL ||
+	if (cfgutil_group(cx, root, "database", 1, &g) == -1 ||
 	    cfgutil_check_names(cx, g, "database", database) == -1 ||
 	    cfgutil_path(cx, g, "database", "path", 1, &cfg->db_path) == -1)
 		return -1;
@@ -175,7 +173,7 @@ config_load_root(struct cfgutil *cx, const config_setting_t *root, void *arg)
 	if (config_load_hsm(cx, root, &cfg->hsm) == -1)
 		return -1;
 
-	if ((g = cfgutil_group(cx, root, "ca", 1)) == NULL ||
+	if (cfgutil_group(cx, root, "ca", 1, &g) == -1 ||
 	    cfgutil_check_names(cx, g, "ca", ca) == -1 ||
 	    cfgutil_path(cx, g, "ca", "certificate", 1,
 	    &cfg->ca_cert_file) == -1 ||
@@ -183,15 +181,14 @@ config_load_root(struct cfgutil *cx, const config_setting_t *root, void *arg)
 	    &cfg->ra_cert_file) == -1)
 		return -1;
 
-	if ((g = cfgutil_group(cx, root, "policy", 1)) == NULL ||
+	if (cfgutil_group(cx, root, "policy", 1, &g) == -1 ||
 	    cfgutil_check_names(cx, g, "policy", policy) == -1 ||
 	    cfgutil_path(cx, g, "policy", "file", 1, &cfg->policy_file) == -1 ||
 	    cfgutil_path(cx, g, "policy", "audit_log", 0,
 	    &cfg->audit_log) == -1)
 		return -1;
 
-	if ((g = cfgutil_group(cx, root, "algorithms", 0)) == NULL &&
-	    config_setting_get_member(root, "algorithms") != NULL)
+	if (cfgutil_group(cx, root, "algorithms", 0, &g) == -1)
 		return -1;
 	if (g != NULL && (cfgutil_check_names(cx, g, "algorithms",
 	    algs) == -1 ||

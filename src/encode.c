@@ -64,20 +64,26 @@ encode_base64_decode_new(const char *in, size_t inlen, size_t *outlen)
 	return NULL;
 }
 
-char *
-encode_hex_new(const unsigned char *buf, size_t len)
+void
+encode_hex(const unsigned char *buf, size_t len, char *out)
 {
-	static const char	 digits[] = "0123456789abcdef";
-	char			*out;
-	size_t			 i;
+	static const char	digits[] = "0123456789abcdef";
+	size_t			i;
 
-	if ((out = malloc(2 * len + 1)) == NULL)
-		return NULL;
 	for (i = 0; i < len; i++) {
 		out[2 * i] = digits[buf[i] >> 4];
 		out[2 * i + 1] = digits[buf[i] & 0xf];
 	}
 	out[2 * len] = '\0';
+}
+
+char *
+encode_hex_new(const unsigned char *buf, size_t len)
+{
+	char	*out;
+
+	if ((out = malloc(2 * len + 1)) != NULL)
+		encode_hex(buf, len, out);
 	return out;
 }
 
