@@ -263,6 +263,7 @@ scep_request_read_envelope(struct scep_request *req, BIO *content)
 	const unsigned char	*p;
 	char			*data;
 	long			 len;
+	PKCS7_ENVELOPE		*env;
 	X509_ALGOR		*calg;
 	int			 nid;
 
@@ -270,13 +271,25 @@ scep_request_read_envelope(struct scep_request *req, BIO *content)
 	p = (const unsigned char *)data;
 	if (len <= 0 || (req->envelope = d2i_PKCS7(NULL, &p, len)) == NULL ||
 	    p != (const unsigned char *)data + len ||
-	    !PKCS7_type_is_enveloped(req->envelope)) {
+	    !PKCS7_type_is_enveloped(req->envelope) ||
+	    (env = req->envelope->d.enveloped) == NULL) {
+		/* A ContentInfo may name envelopedData and omit it. */
 		log_ssl_clear();
+		PKCS7_free(req->envelope);
+		req->envelope = NULL;
 		scep_fail(req, SCEP_FAIL_BAD_REQUEST,
 		    "the signed content is not an EnvelopedData");
 		return;
 	}
-	calg = req->envelope->d.enveloped->enc_data->algorithm;
+	if (env->enc_data == NULL || env->enc_data->algorithm == NULL ||
+	    env->enc_data->enc_data == NULL || env->recipientinfo == NULL) {
+		PKCS7_free(req->envelope);
+		req->envelope = NULL;
+		scep_fail(req, SCEP_FAIL_BAD_REQUEST,
+		    "the EnvelopedData holds no encrypted content");
+		return;
+	}
+	calg = env->enc_data->algorithm;
 	nid = OBJ_obj2nid(calg->algorithm);
 	if ((req->cipher = alg_cipher_from_nid(nid)) == 0)
 		scep_fail(req, SCEP_FAIL_BAD_ALG, "content encryption %s is "
@@ -373,6 +386,10 @@ scep_request_decrypt(struct scep_request *req, X509 *ra_cert,
 
 	*out = NULL;
 	*outlen = 0;
+	if (req->envelope == NULL) {
+		scep_fail(req, SCEP_FAIL_BAD_REQUEST, "no envelope to decrypt");
+		goto out;
+	}
 	if ((req->cipher & ciphers) == 0) {
 		scep_fail(req, SCEP_FAIL_BAD_ALG, "content encryption %s is "
 		    "not accepted here", alg_cipher_name(req->cipher));

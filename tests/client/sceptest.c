@@ -50,6 +50,7 @@ struct st_opts {
 	const char	*save_request;
 	const char	*save_response;
 	const char	*send_file;
+	const char	*signed_content;
 };
 
 /* Everything one enrollment holds; freed by st_enroll_clear(). */
@@ -65,6 +66,8 @@ struct st_enroll {
 	unsigned char		 nonce[ST_MAX_NONCE];
 	unsigned char		*content;
 	size_t			 content_len;
+	unsigned char		*signed_content;	/* --signed-content */
+	size_t			 signed_content_len;
 	unsigned char		*msg;		/* the pkiMessage sent */
 	size_t			 msg_len;
 	struct st_http_resp	 resp;
@@ -105,6 +108,7 @@ st_usage(FILE *f)
 "                        or a PEM certificate file\n"
 "  --csr FILE            send this PEM CSR as it is\n"
 "  --corrupt-signature   flip a byte of the SignerInfo signature\n"
+"  --signed-content FILE sign these bytes instead of the envelope\n"
 "  --method M            post (default) or get\n"
 "  --out FILE            getca: the certificates; enroll: the issued\n"
 "                        certificate (or CRL) on SUCCESS\n"
@@ -160,6 +164,7 @@ st_opts_parse(int argc, char *argv[], struct st_opts *o)
 		OPT_NONCE_LEN, OPT_OMIT, OPT_SIGNER_CERT, OPT_SIGNER_KEY,
 		OPT_SERIAL, OPT_RECIPIENT, OPT_CSR, OPT_CORRUPT, OPT_METHOD,
 		OPT_OUT, OPT_SAVE_REQUEST, OPT_SAVE_RESPONSE, OPT_SEND_FILE,
+		OPT_SIGNED_CONTENT,
 	};
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
@@ -189,6 +194,8 @@ st_opts_parse(int argc, char *argv[], struct st_opts *o)
 		{ "save-request", required_argument, NULL, OPT_SAVE_REQUEST },
 		{ "save-response", required_argument, NULL, OPT_SAVE_RESPONSE },
 		{ "send-file", required_argument, NULL, OPT_SEND_FILE },
+		{ "signed-content", required_argument, NULL,
+		    OPT_SIGNED_CONTENT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -328,6 +335,9 @@ st_opts_parse(int argc, char *argv[], struct st_opts *o)
 			break;
 		case OPT_SEND_FILE:
 			o->send_file = optarg;
+			break;
+		case OPT_SIGNED_CONTENT:
+			o->signed_content = optarg;
 			break;
 		case 'v':
 			st_verbose = 1;
@@ -501,6 +511,13 @@ st_enroll_build(const struct st_opts *o, struct st_enroll *e)
 	m.nonce = o->omit_nonce ? NULL : e->nonce;
 	m.nonce_len = o->nonce_len;
 	m.corrupt = o->corrupt;
+	if (o->signed_content != NULL) {
+		if (st_file_read(o->signed_content, &e->signed_content,
+		    &e->signed_content_len) == -1)
+			return -1;
+		m.signed_content = e->signed_content;
+		m.signed_content_len = e->signed_content_len;
+	}
 	st_debug("messageType %s, transactionID %s, %s, %s, to %d "
 	    "recipient(s)", msgtype, e->txid, o->cipher, o->digest,
 	    sk_X509_num(e->recipients));
@@ -542,6 +559,7 @@ st_enroll_clear(struct st_enroll *e)
 	X509_NAME_free(e->subject);
 	free(e->txid);
 	free(e->content);
+	free(e->signed_content);
 	OPENSSL_free(e->msg);
 	st_http_resp_clear(&e->resp);
 	st_certrep_clear(&e->rep);

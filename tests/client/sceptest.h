@@ -130,6 +130,9 @@ struct st_pkimsg {
 	const unsigned char	*nonce;		/* NULL: attribute left out */
 	size_t			 nonce_len;
 	int			 corrupt;	/* flip a signature byte */
+	/* Signed instead of an envelope (hostile input); NULL: envelope. */
+	const unsigned char	*signed_content;
+	size_t			 signed_content_len;
 };
 int		 st_pkimsg_init(void);
 int		 st_pkimsg_nid(enum st_attr);

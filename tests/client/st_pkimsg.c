@@ -222,7 +222,12 @@ st_pkimsg_build(const struct st_pkimsg *m, unsigned char **out,
 		    EVP_CIPHER_get0_name(m->cipher));
 		goto out;
 	}
-	if ((envbio = BIO_new_mem_buf(envder, envlen)) == NULL) {
+	if (m->signed_content != NULL)
+		envbio = BIO_new_mem_buf(m->signed_content,
+		    (int)m->signed_content_len);
+	else
+		envbio = BIO_new_mem_buf(envder, envlen);
+	if (envbio == NULL) {
 		st_warn_ssl("%s: BIO_new_mem_buf", __func__);
 		goto out;
 	}

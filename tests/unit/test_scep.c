@@ -406,6 +406,141 @@ test_scep_refuses_envelope_the_key_cannot_open(void **state)
 	    SCEP_FAIL_BAD_MESSAGE_CHECK);
 }
 
+/*
+ * Validly signed messages around hostile inner content: the outer
+ * signature holds, so the codec must check every field it touches.
+ */
+static struct scep_request *
+parse_inner(struct fixture *f, const unsigned char *inner, size_t len)
+{
+	struct tu_msg_opts	 o = default_msg(f);
+	char			 why[256];
+
+	o.inner = inner;
+	o.inner_len = len;
+	return parse(&o, ALL_DIGESTS, why);
+}
+
+/* DER of an envelope PKCS7_encrypt made, then altered by spoil. */
+static unsigned char *
+spoiled_envelope(struct fixture *f, void (*spoil)(PKCS7 *), size_t *len)
+{
+	STACK_OF(X509)	*recips = sk_X509_new_null();
+	PKCS7		*env;
+	BIO		*in;
+	unsigned char	*der = NULL;
+	int		 n;
+
+	sk_X509_push(recips, f->ra_cert);
+	in = BIO_new_mem_buf(f->csr_der, (int)f->csr_len);
+	env = PKCS7_encrypt(recips, in, EVP_aes_128_cbc(), PKCS7_BINARY);
+	assert_non_null(env);
+	spoil(env);
+	n = i2d_PKCS7(env, &der);
+	assert_true(n > 0);
+	*len = (size_t)n;
+	PKCS7_free(env);
+	BIO_free(in);
+	sk_X509_free(recips);
+	return der;
+}
+
+static void
+spoil_drop_encrypted_content(PKCS7 *env)
+{
+	ASN1_OCTET_STRING_free(env->d.enveloped->enc_data->enc_data);
+	env->d.enveloped->enc_data->enc_data = NULL;
+}
+
+static void
+spoil_drop_recipients(PKCS7 *env)
+{
+	sk_PKCS7_RECIP_INFO_pop_free(env->d.enveloped->recipientinfo,
+	    PKCS7_RECIP_INFO_free);
+	env->d.enveloped->recipientinfo = sk_PKCS7_RECIP_INFO_new_null();
+}
+
+static void
+spoil_empty_encrypted_content(PKCS7 *env)
+{
+	ASN1_OCTET_STRING_set(env->d.enveloped->enc_data->enc_data,
+	    (const unsigned char *)"", 0);
+}
+
+static void
+test_scep_enveloped_content_info_without_content_is_bad_request(
+    void **state)
+{
+	/* ContentInfo { envelopedData } with the [0] content absent. */
+	static const unsigned char	 bare[] = { 0x30, 0x0b, 0x06, 0x09,
+	    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x03 };
+	struct scep_request		*req;
+
+	req = parse_inner(*state, bare, sizeof(bare));
+	assert_non_null(req);
+	assert_int_equal(req->fail, SCEP_FAIL_BAD_REQUEST);
+	assert_null(req->envelope);
+	scep_request_free(req);
+}
+
+static void
+test_scep_signed_content_of_other_types_is_bad_request(void **state)
+{
+	static const unsigned char	 signed_bare[] = { 0x30, 0x0b, 0x06,
+	    0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02 };
+	static const unsigned char	 null_der[] = { 0x05, 0x00 };
+	struct fixture			*f = *state;
+	struct scep_request		*req;
+
+	req = parse_inner(f, signed_bare, sizeof(signed_bare));
+	assert_non_null(req);
+	assert_int_equal(req->fail, SCEP_FAIL_BAD_REQUEST);
+	scep_request_free(req);
+	req = parse_inner(f, null_der, sizeof(null_der));
+	assert_non_null(req);
+	assert_int_equal(req->fail, SCEP_FAIL_BAD_REQUEST);
+	scep_request_free(req);
+}
+
+/* The envelope reads, but decrypting it must fail with fail. */
+static void
+expect_spoiled_envelope_fails(struct fixture *f, void (*spoil)(PKCS7 *),
+    enum scep_failinfo fail)
+{
+	struct scep_request	*req;
+	unsigned char		*inner, *out = NULL;
+	size_t			 len, outlen;
+
+	inner = spoiled_envelope(f, spoil, &len);
+	req = parse_inner(f, inner, len);
+	assert_non_null(req);
+	if (req->fail == SCEP_FAIL_NONE) {
+		assert_int_equal(scep_request_decrypt(req, f->ra_cert,
+		    f->ra_key, ALL_CIPHERS, &out, &outlen), -1);
+		assert_null(out);
+	}
+	assert_int_equal(req->fail, fail);
+	scep_request_free(req);
+	OPENSSL_free(inner);
+	ERR_clear_error();
+}
+
+static void
+test_scep_envelope_without_encrypted_content_is_refused(void **state)
+{
+	expect_spoiled_envelope_fails(*state, spoil_drop_encrypted_content,
+	    SCEP_FAIL_BAD_REQUEST);
+	expect_spoiled_envelope_fails(*state, spoil_empty_encrypted_content,
+	    SCEP_FAIL_BAD_MESSAGE_CHECK);
+}
+
+static void
+test_scep_envelope_without_recipients_is_bad_message_check(void **state)
+{
+	expect_spoiled_envelope_fails(*state, spoil_drop_recipients,
+	    SCEP_FAIL_BAD_MESSAGE_CHECK);
+}
+
 static void
 test_scep_envelope_must_hold_a_csr(void **state)
 {
@@ -662,6 +797,14 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scep_parse_refuses_empty_input),
+		cmocka_unit_test(
+		    test_scep_enveloped_content_info_without_content_is_bad_request),
+		cmocka_unit_test(
+		    test_scep_signed_content_of_other_types_is_bad_request),
+		cmocka_unit_test(
+		    test_scep_envelope_without_encrypted_content_is_refused),
+		cmocka_unit_test(
+		    test_scep_envelope_without_recipients_is_bad_message_check),
 		cmocka_unit_test(test_scep_parse_refuses_random_bytes),
 		cmocka_unit_test(test_scep_parse_refuses_every_truncation),
 		cmocka_unit_test(test_scep_parse_refuses_trailing_garbage),

@@ -203,7 +203,10 @@ tu_pkimessage(const struct tu_msg_opts *o, size_t *len)
 	assert_non_null(env);
 	n = i2d_PKCS7(env, &envder);
 	assert_true(n > 0);
-	envbio = BIO_new_mem_buf(envder, n);
+	if (o->inner != NULL)
+		envbio = BIO_new_mem_buf(o->inner, (int)o->inner_len);
+	else
+		envbio = BIO_new_mem_buf(envder, n);
 
 	p7 = PKCS7_sign(NULL, NULL, NULL, NULL, PKCS7_PARTIAL | PKCS7_BINARY);
 	assert_non_null(p7);

@@ -41,6 +41,9 @@ struct tu_msg_opts {
 	const unsigned char	*content;	/* to envelope */
 	size_t			 content_len;
 	int			 corrupt_signature;
+	/* Signed as is instead of an envelope of content (hostile input). */
+	const unsigned char	*inner;
+	size_t			 inner_len;
 };
 /* A pkiMessage in DER (OPENSSL_free). */
 unsigned char	*tu_pkimessage(const struct tu_msg_opts *o, size_t *len);
