@@ -178,8 +178,9 @@ webhook_left(const struct timespec *deadline)
 }
 
 /*
- * Writes doc to fd_in and reads fd_out until EOF or the deadline.
- * fd_in is closed on return.  The caller ignores SIGPIPE.
+ * Writes doc to fd_in (a socket: a command that exits without reading
+ * must not raise SIGPIPE in a library) and reads fd_out until EOF or
+ * the deadline.  fd_in is closed on return.
  */
 static int
 webhook_exchange(int fd_in, int fd_out, const char *doc, char *out,
@@ -205,7 +206,8 @@ webhook_exchange(int fd_in, int fd_out, const char *doc, char *out,
 			goto fail;
 		if (pfd[0].fd != -1 && (pfd[0].revents & (POLLOUT | POLLERR |
 		    POLLHUP))) {
-			if ((n = write(fd_in, doc + wrote, len - wrote)) < 0) {
+			if ((n = send(fd_in, doc + wrote, len - wrote,
+			    MSG_NOSIGNAL)) < 0) {
 				close(fd_in);	/* it stopped reading: fine */
 				pfd[0].fd = -1;
 			} else
@@ -242,7 +244,9 @@ webhook_command(const struct policy_challenge *c, const char *doc,
 	int				 status, st = -1;
 	enum webhook_answer		 a = WEBHOOK_ERROR;
 
-	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1) {
+	/* stdin is a socket so that writing to it can be MSG_NOSIGNAL. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) == -1 ||
+	    pipe2(out, O_CLOEXEC) == -1) {
 		snprintf(why, whylen, "webhook: pipe: %s", strerror(errno));
 		goto out;
 	}

@@ -14,6 +14,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/scepd-integ.XXXXXX")
 CA="$WORK/ca"
 CHALLENGE=$(openssl rand -hex 12)
 SCEPD_WRAP=		# e.g. a valgrind command line
+SCEPD_ARGS=		# more scepd options, e.g. --verbose
 SCEPD_PID=
 SCEPD_LOG="$WORK/scepd.log"
 URL=
@@ -54,7 +55,7 @@ start_scepd() {
 	: >"$SCEPD_LOG"
 	# shellcheck disable=SC2086
 	$SCEPD_WRAP "$SCEPD" --config "$conf" --listen 127.0.0.1:0 \
-	    >>"$SCEPD_LOG" 2>&1 &
+	    ${SCEPD_ARGS:-} >>"$SCEPD_LOG" 2>&1 &
 	SCEPD_PID=$!
 	i=0
 	while ! grep -q 'ready' "$SCEPD_LOG"; do
@@ -164,3 +165,34 @@ reload_policy() {
 otp_issue() {
 	"$SCEPCTL" otp issue --config "$CA/scepd.conf" "$@" | cut -f1,2
 }
+
+# hold_token_lock: another process takes the token lock and keeps it
+# until release_token_lock; returns once the lock is held.
+hold_token_lock() {
+	rm -f "$WORK/lock.held" "$WORK/lock.release"
+	flock --no-fork "$CA/hsm.lock" sh -c ': >"$1"; i=0
+	    while [ ! -e "$2" ] && [ $i -lt 1200 ]; do
+		i=$((i + 1)); sleep 0.1; done' sh "$WORK/lock.held" \
+	    "$WORK/lock.release" &
+	LOCK_HOLDER=$!
+	wait_for "the lock holder" test -e "$WORK/lock.held"
+}
+release_token_lock() {
+	: >"$WORK/lock.release"
+	wait "$LOCK_HOLDER" 2>/dev/null || true
+}
+
+# wait_for WHAT COMMAND...: polls COMMAND until it succeeds, up to 60 s.
+wait_for() {
+	what=$1
+	shift
+	i=0
+	until "$@"; do
+		i=$((i + 1))
+		[ $i -lt 600 ] || fail "timed out waiting for $what"
+		sleep 0.1
+	done
+}
+
+# log_has PATTERN: the scepd log has a line matching PATTERN.
+log_has() { grep -q "$1" "$SCEPD_LOG"; }

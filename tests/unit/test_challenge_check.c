@@ -3,6 +3,7 @@
  * a real store), HMAC of the subject, and webhooks both as a command
  * and over HTTP (against a small server in this test).
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -234,6 +235,12 @@ script(struct fixture *f, const char *name, const char *body)
 	return path;
 }
 
+/*
+ * A generous timeout: a busy machine must not turn an answer into a
+ * timeout.  Only the test of the timeout itself uses a short one.
+ */
+#define COMMAND_TIMEOUT	60
+
 static void
 command_challenge(struct policy_challenge *c, char *path, int allow_on_error)
 {
@@ -244,7 +251,7 @@ command_challenge(struct policy_challenge *c, char *path, int allow_on_error)
 	argv[1] = NULL;
 	c->kind = POLICY_CHALLENGE_WEBHOOK;
 	c->command = argv;
-	c->timeout = 1;
+	c->timeout = COMMAND_TIMEOUT;
 	c->allow_on_error = allow_on_error;
 }
 
@@ -305,7 +312,7 @@ test_webhook_command_errors_follow_on_error(void **state)
 	char			*broken, *slow, why[256];
 
 	broken = script(f, "broken.sh", "exit 3");
-	slow = script(f, "slow.sh", "exec sleep 5");
+	slow = script(f, "slow.sh", "exec sleep 120");
 	command_challenge(&c, broken, 0);
 	assert_int_equal(check(f, &c, "pw", "t", why, sizeof(why)),
 	    CHALLENGE_REFUSED);
@@ -314,11 +321,46 @@ test_webhook_command_errors_follow_on_error(void **state)
 	assert_int_equal(check(f, &c, "pw", "t", why, sizeof(why)),
 	    CHALLENGE_OK);
 	command_challenge(&c, slow, 0);
+	c.timeout = 1;
 	assert_int_equal(check(f, &c, "pw", "t", why, sizeof(why)),
 	    CHALLENGE_REFUSED);
 	assert_non_null(strstr(why, "no answer within 1 s"));
 	free(broken);
 	free(slow);
+}
+
+/*
+ * A command that exits without reading its input: the document (with
+ * a subject larger than any pipe or socket buffer) cannot be written
+ * whole.  With SIGPIPE at its default, as in a program that never set
+ * it, the check must still return the command's answer.
+ */
+static void
+test_webhook_command_that_does_not_read_raises_no_sigpipe(void **state)
+{
+	struct fixture		*f = *state;
+	struct policy_challenge	 c;
+	char			*quick, *big, why[256];
+	const char		*subject;
+	size_t			 len = 1024 * 1024;
+	void			(*was)(int);
+
+	quick = script(f, "quick.sh", "echo 'no need to read'; exit 0");
+	big = malloc(len + 1);
+	assert_non_null(big);
+	memset(big, 'a', len);
+	big[len] = '\0';
+	was = signal(SIGPIPE, SIG_DFL);
+	command_challenge(&c, quick, 0);
+	subject = f->q.subject;
+	f->q.subject = big;
+	assert_int_equal(check(f, &c, "pw", "t", why, sizeof(why)),
+	    CHALLENGE_OK);
+	f->q.subject = subject;
+	assert_string_equal(why, "no need to read");
+	signal(SIGPIPE, was);
+	free(big);
+	free(quick);
 }
 
 /* --- a webhook server for the HTTP form ------------------------------ */
@@ -427,6 +469,7 @@ main(void)
 		T(test_hmac_challenge_is_bound_to_the_subject),
 		T(test_webhook_command_allows_denies_and_sees_the_request),
 		T(test_webhook_command_errors_follow_on_error),
+		T(test_webhook_command_that_does_not_read_raises_no_sigpipe),
 		T(test_webhook_http_decides_by_the_answer),
 	};
 
