@@ -26,9 +26,11 @@ X509		*certbuild_new(const X509_NAME *subject,
  */
 int		 certbuild_add_ext(X509 *x, X509 *issuer, int nid,
 		    const char *value);
-/* The name as an RFC 2253 string ("CN=x,O=y"), as policies see it. */
-int		 certbuild_name_text(const X509_NAME *name, char *buf,
-		    size_t len);
+/*
+ * The whole name as an RFC 2253 string ("CN=x,O=y"), as policies see
+ * it, never shortened; free() it.  NULL on failure (logged).
+ */
+char		*certbuild_name_text_new(const X509_NAME *name);
 /* A fresh positive random serial of CERTBUILD_SERIAL_LEN bytes. */
 ASN1_INTEGER	*certbuild_serial_new(void);
 /* Lower-case hex of a serial number, as stored; free() it. */

@@ -1,6 +1,7 @@
 /*
  * Certificate building helpers on OpenSSL's X509 API.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
@@ -62,22 +63,29 @@ certbuild_add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 	return rc;
 }
 
-int
-certbuild_name_text(const X509_NAME *name, char *buf, size_t len)
+char *
+certbuild_name_text_new(const X509_NAME *name)
 {
 	BIO	*bio;
-	int	 n;
+	char	*data, *text = NULL;
+	long	 len;
 
 	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
 	    X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) < 0) {
-		BIO_free(bio);
 		log_ssl("%s", __func__);
-		return -1;
+		goto out;
 	}
-	n = BIO_read(bio, buf, (int)len - 1);
-	buf[n > 0 ? n : 0] = '\0';
+	/* Control characters, NUL included, are escaped: no early end. */
+	len = BIO_get_mem_data(bio, &data);
+	if (len < 0 || (text = malloc((size_t)len + 1)) == NULL) {
+		log_error("%s: out of memory", __func__);
+		goto out;
+	}
+	memcpy(text, data, (size_t)len);
+	text[len] = '\0';
+ out:
 	BIO_free(bio);
-	return 0;
+	return text;
 }
 
 ASN1_INTEGER *

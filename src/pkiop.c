@@ -39,7 +39,6 @@
 #include "signer.h"
 #include "store.h"
 
-#define PKIOP_SUBJECT_MAX	512
 #define PKIOP_SERIAL_TRIES	8
 #define PKIOP_KIND_ENROLL	"enroll"
 #define PKIOP_KIND_RENEW	"renew"
@@ -63,7 +62,7 @@ struct pkiop {
 	X509_REQ		*csr;
 	unsigned char		*csr_der;
 	size_t			 csr_len;
-	char			 subject[PKIOP_SUBJECT_MAX];	/* the CSR's */
+	char			*subject;	/* the CSR's, whole */
 	char			*pubkey_sha256;	/* the CSR's key */
 	char			*signer_sha256;	/* the pkiMessage signer's */
 	char			*renewed_serial;
@@ -85,7 +84,7 @@ struct pkiop {
 	X509			*cert;		/* issued or resent */
 	unsigned char		*cert_der;
 	int			 cert_der_len;
-	char			 cert_subject[PKIOP_SUBJECT_MAX];
+	char			*cert_subject;
 };
 
 static void
@@ -154,9 +153,10 @@ pkiop_read_csr(struct pkiop *op, const unsigned char *der, size_t len)
 		pkiop_fail(op, SCEP_FAIL_BAD_MESSAGE_CHECK, why);
 		return -1;
 	}
+	free(op->subject);
 	if ((op->csr_der = malloc(len)) == NULL ||
-	    certbuild_name_text(X509_REQ_get_subject_name(op->csr),
-	    op->subject, sizeof(op->subject)) == -1 ||
+	    (op->subject = certbuild_name_text_new(
+	    X509_REQ_get_subject_name(op->csr))) == NULL ||
 	    (op->pubkey_sha256 = pkiop_key_hash(X509_REQ_get0_pubkey(
 	    op->csr))) == NULL) {
 		pkiop_internal_error(op);
@@ -249,8 +249,8 @@ pkiop_prepare_issue(struct pkiop *op, const struct policy_profile *pf)
 	if (pkiop_reserve_serial(op) == -1 ||
 	    (op->cert = issue_cert_new(op->csr, op->svc->ca_cert, op->serial,
 	    &pf->issue, time(NULL))) == NULL ||
-	    certbuild_name_text(X509_get_subject_name(op->cert),
-	    op->cert_subject, sizeof(op->cert_subject)) == -1) {
+	    (op->cert_subject = certbuild_name_text_new(
+	    X509_get_subject_name(op->cert))) == NULL) {
 		pkiop_internal_error(op);
 		return;
 	}
@@ -263,14 +263,15 @@ pkiop_active_count(void *arg, const struct issue_profile *pf)
 {
 	struct pkiop	*op = arg;
 	X509_NAME	*name;
-	char		 text[PKIOP_SUBJECT_MAX];
+	char		*text = NULL;
 	int		 rc = -1;
 
 	if ((name = issue_subject_new(op->csr, pf)) != NULL &&
-	    certbuild_name_text(name, text, sizeof(text)) == 0)
+	    (text = certbuild_name_text_new(name)) != NULL)
 		rc = store_active_count(op->svc->store, text,
 		    op->renewed_serial, time(NULL));
 	X509_NAME_free(name);
+	free(text);
 	return rc;
 }
 
@@ -394,9 +395,11 @@ pkiop_issue_approved(struct pkiop *op)
 		pkiop_internal_error(op);
 		return;
 	}
-	if (op->subject[0] == '\0')
-		snprintf(op->subject, sizeof(op->subject), "%s",
-		    op->row.subject ? op->row.subject : "");
+	if (op->subject == NULL && (op->subject = strdup(op->row.subject ?
+	    op->row.subject : "")) == NULL) {
+		pkiop_internal_error(op);
+		return;
+	}
 	pkiop_prepare_issue(op, pf);
 }
 
@@ -520,8 +523,11 @@ pkiop_poll(struct pkiop *op, const unsigned char *content, size_t len)
 		    "transactionID from this requester");
 		return;
 	}
-	snprintf(op->subject, sizeof(op->subject), "%s", op->row.subject ?
-	    op->row.subject : "");
+	if ((op->subject = strdup(op->row.subject ? op->row.subject :
+	    "")) == NULL) {
+		pkiop_internal_error(op);
+		return;
+	}
 	pkiop_answer_existing(op);
 }
 
@@ -724,7 +730,8 @@ pkiop_log(const struct pkiop *op)
 		snprintf(detail, sizeof(detail), " serial=%s", op->serial_hex);
 	log_info("txid=%s client=%s msgtype=%s subject=\"%s\" rule=%s "
 	    "outcome=%s%s", op->req->txid, op->client,
-	    scep_msgtype_name(op->req->msgtype), op->subject,
+	    scep_msgtype_name(op->req->msgtype), op->subject ? op->subject :
+	    "",
 	    op->rule[0] ? op->rule : "-", pkiop_outcome(op), detail);
 }
 
@@ -735,6 +742,8 @@ pkiop_clear(struct pkiop *op)
 	scep_request_free(op->req);
 	X509_REQ_free(op->csr);
 	free(op->csr_der);
+	free(op->subject);
+	free(op->cert_subject);
 	free(op->pubkey_sha256);
 	free(op->signer_sha256);
 	free(op->renewed_serial);

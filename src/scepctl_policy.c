@@ -25,7 +25,6 @@
 #include "store.h"
 
 #define EXPLAIN_TRACE_MAX	8192
-#define EXPLAIN_SUBJECT_MAX	512
 
 static void
 policy_usage(FILE *f)
@@ -73,13 +72,14 @@ explain_active_count(void *arg, const struct issue_profile *pf)
 {
 	struct explain_view	*v = arg;
 	X509_NAME		*name;
-	char			 text[EXPLAIN_SUBJECT_MAX];
+	char			*text = NULL;
 	int			 rc = -1;
 
 	if ((name = issue_subject_new(v->csr, pf)) != NULL &&
-	    certbuild_name_text(name, text, sizeof(text)) == 0)
+	    (text = certbuild_name_text_new(name)) != NULL)
 		rc = store_active_count(v->st, text, NULL, time(NULL));
 	X509_NAME_free(name);
+	free(text);
 	return rc;
 }
 
@@ -151,7 +151,7 @@ policy_explain(const char *config, const char *csr_path, int renewal,
 	struct explain_view	 ev = { NULL, NULL };
 	struct policy_view	 view = { explain_active_count, &ev };
 	struct policy_cidr	 addr;
-	char			 subject[EXPLAIN_SUBJECT_MAX], err[1024];
+	char			*subject = NULL, err[1024];
 	char			*trace = NULL;
 	int			 rc = SCEPCTL_EXIT_FAIL;
 
@@ -164,8 +164,8 @@ policy_explain(const char *config, const char *csr_path, int renewal,
 		fprintf(stderr, "%s\n", err);
 		goto out;
 	}
-	if (certbuild_name_text(X509_REQ_get_subject_name(ev.csr), subject,
-	    sizeof(subject)) == -1 ||
+	if ((subject = certbuild_name_text_new(
+	    X509_REQ_get_subject_name(ev.csr))) == NULL ||
 	    policy_request_from_csr(&q, ev.csr, subject) == -1 ||
 	    (trace = calloc(1, EXPLAIN_TRACE_MAX)) == NULL) {
 		fprintf(stderr, "scepctl: the CSR's key is not RSA or EC\n");
@@ -197,6 +197,7 @@ policy_explain(const char *config, const char *csr_path, int renewal,
  out:
 	free(trace);
 	policy_request_clear(&q);
+	free(subject);
 	policy_free(pol);
 	X509_REQ_free(ev.csr);
 	scepctl_close(cfg, st);
@@ -283,7 +284,7 @@ challenge_derive(const char *config, const char *dn, const char *name)
 	struct policy			*pol = NULL;
 	const struct policy_challenge	*c = NULL;
 	X509_NAME			*subject = NULL;
-	char				 text[EXPLAIN_SUBJECT_MAX], err[1024];
+	char				*text = NULL, err[1024];
 	char				 out[CHALLENGE_HMAC_HEX + 1];
 	size_t				 i;
 	int				 rc = SCEPCTL_EXIT_FAIL;
@@ -310,7 +311,7 @@ challenge_derive(const char *config, const char *dn, const char *name)
 		goto out;
 	}
 	if ((subject = certbuild_name_parse(dn)) == NULL ||
-	    certbuild_name_text(subject, text, sizeof(text)) == -1 ||
+	    (text = certbuild_name_text_new(subject)) == NULL ||
 	    challenge_hmac_derive(c->hmac_key, c->hmac_key_len, text,
 	    out) == -1)
 		goto out;
@@ -319,6 +320,7 @@ challenge_derive(const char *config, const char *dn, const char *name)
 	rc = SCEPCTL_EXIT_OK;
  out:
 	X509_NAME_free(subject);
+	free(text);
 	policy_free(pol);
 	config_free(cfg);
 	return rc;

@@ -278,12 +278,36 @@ static void
 test_certbuild_name_text_is_rfc2253(void **state)
 {
 	X509_NAME	*n = certbuild_name_parse("/C=DE/O=Example/CN=x");
-	char		 buf[256];
+	char		*text;
 
 	(void)state;
 	assert_non_null(n);
-	assert_int_equal(certbuild_name_text(n, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "CN=x,O=Example,C=DE");
+	text = certbuild_name_text_new(n);
+	assert_string_equal(text, "CN=x,O=Example,C=DE");
+	free(text);
+	X509_NAME_free(n);
+}
+
+/* A policy must judge the whole subject, however long it is. */
+static void
+test_certbuild_name_text_is_never_shortened(void **state)
+{
+	X509_NAME	*n = X509_NAME_new();
+	char		 cn[4001], *text;
+
+	(void)state;
+	memset(cn, 'a', sizeof(cn) - 1);
+	cn[sizeof(cn) - 1] = '\0';
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_UTF8,
+	    (const unsigned char *)"Admins", -1, -1, 0), 1);
+	/* A client encodes what it likes: no upper bound on the CN here. */
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN",
+	    V_ASN1_UTF8STRING, (const unsigned char *)cn, -1, -1, 0), 1);
+	text = certbuild_name_text_new(n);
+	assert_non_null(text);
+	assert_int_equal(strlen(text), strlen("CN=,OU=Admins") + 4000);
+	assert_non_null(strstr(text, ",OU=Admins"));
+	free(text);
 	X509_NAME_free(n);
 }
 
@@ -429,6 +453,7 @@ main(void)
 		T(test_certbuild_name_refuses_unknown_attribute_types),
 		T(test_certbuild_name_refuses_overlong_input),
 		T(test_certbuild_name_text_is_rfc2253),
+		T(test_certbuild_name_text_is_never_shortened),
 		T(test_certbuild_digest_is_sha384_for_p384),
 		T(test_certbuild_digest_is_sha256_for_p256),
 		T(test_certbuild_digest_is_sha256_for_rsa),
