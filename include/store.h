@@ -136,12 +136,27 @@ int		 store_txn_begin(struct store *st, const struct store_txn *t,
 int		 store_txn_lookup(struct store *st, const char *txid,
 		    struct store_row *row);
 void		 store_row_clear(struct store_row *row);
+/* A per-subject limit, checked atomically with a serial reservation. */
+struct store_limit {
+	const char	*subject;	/* the certificate's, RFC 2253 */
+	int		 max;		/* 0: no limit */
+	const char	*exclude_serial; /* the one being renewed, or NULL */
+	time_t		 now;
+};
+
+#define STORE_RESERVE_LIMIT	2
+
 /*
- * Records a serial number before anything is signed with it, so that
- * no serial is ever used twice.  Returns 0, 1 if already taken, -1.
+ * Records a serial number for txid before anything is signed with it,
+ * so that no serial is ever used twice.  With lim, the serial is for
+ * lim->subject and is reserved only while the subject has fewer than
+ * lim->max certificates (see store_active_count), counted in the same
+ * database transaction; *active (may be NULL) gets the count.  Returns
+ * 0, 1 if the serial is taken, STORE_RESERVE_LIMIT, or -1.
  */
 int		 store_serial_reserve(struct store *st, const char *serial,
-		    const char *txid);
+		    const char *txid, const struct store_limit *lim,
+		    int *active);
 /*
  * Ends the transaction (txid, kind) in state, with the certificate
  * when issued, and adds ev, all in one database transaction.
@@ -178,11 +193,13 @@ int		 store_pending_decide(struct store *st, long long id,
 		    time_t now);
 
 /*
- * Counts issued certificates for subject still valid at now, leaving
- * out exclude_serial (the one being renewed; may be NULL).
+ * Counts certificates for subject that are issued and still valid at
+ * now, or being issued (a serial reserved by another transaction still
+ * processing), leaving out exclude_serial (the one being renewed) and
+ * the reservations of txid (the asking transaction); both may be NULL.
  */
 int		 store_active_count(struct store *st, const char *subject,
-		    const char *exclude_serial, time_t now);
+		    const char *exclude_serial, const char *txid, time_t now);
 /* Whether serial is a certificate we issued: 0 yes, 1 no, -1. */
 int		 store_cert_issued(struct store *st, const char *serial);
 /* Calls fn for every issued certificate, oldest first. */

@@ -74,6 +74,7 @@ struct pkiop {
 	struct store_row	 row;		/* found, for answers from it */
 	char			 rule[POLICY_NAME_MAX];
 	const struct policy_profile *profile;
+	int			 max_active;	/* the rule's; 0: none */
 	enum pkiop_decision	 decision;
 	enum scep_failinfo	 fail;
 	char			 fail_text[SCEP_FAIL_TEXT_MAX];
@@ -217,12 +218,24 @@ pkiop_check_renewal(struct pkiop *op)
 	return 0;
 }
 
-/* Reserves a serial number nobody has had, before anything is signed. */
+/*
+ * Reserves a serial number nobody has had, before anything is signed,
+ * for the subject the certificate will carry: within the rule's limit
+ * on valid certificates, checked atomically with the reservation.
+ * 0, 1 if the subject is at its limit (the request fails), -1.
+ */
 static int
 pkiop_reserve_serial(struct pkiop *op)
 {
-	int	i, r;
+	struct store_limit	lim;
+	char			why[SCEP_FAIL_TEXT_MAX];
+	int			i, r, active;
 
+	memset(&lim, 0, sizeof(lim));
+	lim.subject = op->cert_subject;
+	lim.max = op->max_active;
+	lim.exclude_serial = op->renewed_serial;
+	lim.now = time(NULL);
 	for (i = 0; i < PKIOP_SERIAL_TRIES; i++) {
 		ASN1_INTEGER_free(op->serial);
 		free(op->serial_hex);
@@ -232,7 +245,14 @@ pkiop_reserve_serial(struct pkiop *op)
 		    NULL)
 			return -1;
 		r = store_serial_reserve(op->svc->store, op->serial_hex,
-		    op->own_txid);
+		    op->own_txid, &lim, &active);
+		if (r == STORE_RESERVE_LIMIT) {
+			snprintf(why, sizeof(why), "the subject has %d valid "
+			    "certificate(s), the limit is %d", active,
+			    lim.max);
+			pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, why);
+			return 1;
+		}
 		if (r != 1)
 			return r;
 		log_warnx("serial %s collided; drawing another",
@@ -245,12 +265,21 @@ pkiop_reserve_serial(struct pkiop *op)
 static void
 pkiop_prepare_issue(struct pkiop *op, const struct policy_profile *pf)
 {
+	X509_NAME	*subject;
+	int		 r;
+
 	op->profile = pf;
-	if (pkiop_reserve_serial(op) == -1 ||
-	    (op->cert = issue_cert_new(op->csr, op->svc->ca_cert, op->serial,
-	    &pf->issue, time(NULL))) == NULL ||
-	    (op->cert_subject = certbuild_name_text_new(
-	    X509_get_subject_name(op->cert))) == NULL) {
+	if ((subject = issue_subject_new(op->csr, &pf->issue)) == NULL ||
+	    (op->cert_subject = certbuild_name_text_new(subject)) == NULL) {
+		X509_NAME_free(subject);
+		pkiop_internal_error(op);
+		return;
+	}
+	X509_NAME_free(subject);
+	if ((r = pkiop_reserve_serial(op)) == 1)
+		return;
+	if (r == -1 || (op->cert = issue_cert_new(op->csr, op->svc->ca_cert,
+	    op->serial, &pf->issue, time(NULL))) == NULL) {
 		pkiop_internal_error(op);
 		return;
 	}
@@ -269,7 +298,7 @@ pkiop_active_count(void *arg, const struct issue_profile *pf)
 	if ((name = issue_subject_new(op->csr, pf)) != NULL &&
 	    (text = certbuild_name_text_new(name)) != NULL)
 		rc = store_active_count(op->svc->store, text,
-		    op->renewed_serial, time(NULL));
+		    op->renewed_serial, op->own_txid, time(NULL));
 	X509_NAME_free(name);
 	free(text);
 	return rc;
@@ -351,8 +380,10 @@ pkiop_decide(struct pkiop *op, int renewal)
 	if (d.action == POLICY_PENDING) {
 		op->profile = d.rule->profile;
 		op->decision = PKIOP_HOLD;
-	} else
+	} else {
+		op->max_active = d.rule->max_active;
 		pkiop_prepare_issue(op, d.rule->profile);
+	}
  out:
 	policy_request_clear(&q);
 }

@@ -77,7 +77,8 @@ explain_active_count(void *arg, const struct issue_profile *pf)
 
 	if ((name = issue_subject_new(v->csr, pf)) != NULL &&
 	    (text = certbuild_name_text_new(name)) != NULL)
-		rc = store_active_count(v->st, text, NULL, time(NULL));
+		rc = store_active_count(v->st, text, NULL, NULL,
+		    time(NULL));
 	X509_NAME_free(name);
 	free(text);
 	return rc;

@@ -346,20 +346,71 @@ store_select_der(struct store *st, const char *serial, size_t *len)
 	return der;
 }
 
+/*
+ * How many certificates count against a subject's limit: those issued
+ * and still valid, and those being issued right now (a serial reserved
+ * by a transaction still processing), so that concurrent requests
+ * cannot all pass the same count.  ?1 subject, ?2 serial left out (a
+ * renewal's), ?3 transaction left out (the asking one), ?4 now.
+ */
+#define STORE_ACTIVE_COUNT_SQL \
+	"SELECT count(*) FROM certificates c WHERE c.subject = ?1 " \
+	"AND c.serial IS NOT ?2 AND ((c.state = 'issued' AND " \
+	"c.not_after > ?4) OR (c.state = 'reserved' AND c.txid IS NOT ?3 " \
+	"AND EXISTS (SELECT 1 FROM transactions t WHERE t.txid = c.txid " \
+	"AND t.state = 'processing')))"
+
+static int
+store_count_active(struct store *st, const char *subject,
+    const char *exclude_serial, const char *txid, time_t now)
+{
+	sqlite3_stmt	*stmt;
+	int		 n = -1;
+
+	if ((stmt = store_prepare(st, STORE_ACTIVE_COUNT_SQL)) == NULL)
+		return -1;
+	store_bind_text(stmt, 1, subject);
+	store_bind_text(stmt, 2, exclude_serial);
+	store_bind_text(stmt, 3, txid);
+	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)now);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		n = sqlite3_column_int(stmt, 0);
+	else
+		log_error("sqlite: %s", sqlite3_errmsg(st->db));
+	sqlite3_finalize(stmt);
+	return n;
+}
+
 int
-store_serial_reserve(struct store *st, const char *serial, const char *txid)
+store_serial_reserve(struct store *st, const char *serial, const char *txid,
+    const struct store_limit *lim, int *active)
 {
 	sqlite3_stmt	*stmt;
 	int		 r, rc = -1;
 
+	if (active != NULL)
+		*active = 0;
 	if (store_begin(st) == -1)
 		return -1;
+	/* Counted and reserved in one IMMEDIATE transaction: atomic. */
+	if (lim != NULL && lim->max > 0) {
+		if ((r = store_count_active(st, lim->subject,
+		    lim->exclude_serial, txid, lim->now)) < 0)
+			goto out;
+		if (active != NULL)
+			*active = r;
+		if (r >= lim->max) {
+			rc = STORE_RESERVE_LIMIT;
+			goto out;
+		}
+	}
 	stmt = store_prepare(st, "INSERT INTO certificates (serial, state, "
-	    "txid, reserved_at) VALUES (?, 'reserved', ?, ?)");
+	    "txid, subject, reserved_at) VALUES (?, 'reserved', ?, ?, ?)");
 	if (stmt != NULL) {
 		store_bind_text(stmt, 1, serial);
 		store_bind_text(stmt, 2, txid);
-		sqlite3_bind_int64(stmt, 3, (sqlite3_int64)time(NULL));
+		store_bind_text(stmt, 3, lim != NULL ? lim->subject : NULL);
+		sqlite3_bind_int64(stmt, 4, (sqlite3_int64)time(NULL));
 		r = sqlite3_step(stmt);
 		if (r == SQLITE_DONE)
 			rc = 0;
@@ -370,8 +421,9 @@ store_serial_reserve(struct store *st, const char *serial, const char *txid)
 			log_error("sqlite: %s", sqlite3_errmsg(st->db));
 		sqlite3_finalize(stmt);
 	}
+ out:
 	if (store_end(st, rc == 0) == -1)
-		return rc == 1 ? 1 : -1;
+		return rc == 1 || rc == STORE_RESERVE_LIMIT ? rc : -1;
 	return rc;
 }
 
@@ -441,22 +493,12 @@ store_cert_issued(struct store *st, const char *serial)
 
 int
 store_active_count(struct store *st, const char *subject,
-    const char *exclude_serial, time_t now)
+    const char *exclude_serial, const char *txid, time_t now)
 {
-	sqlite3_stmt	*stmt;
-	int		 n = -1;
+	int	n;
 
 	pthread_mutex_lock(&st->mutex);
-	if ((stmt = store_prepare(st, "SELECT count(*) FROM certificates "
-	    "WHERE subject = ? AND state = 'issued' AND not_after > ? "
-	    "AND serial IS NOT ?")) != NULL) {
-		store_bind_text(stmt, 1, subject);
-		sqlite3_bind_int64(stmt, 2, (sqlite3_int64)now);
-		store_bind_text(stmt, 3, exclude_serial);
-		if (sqlite3_step(stmt) == SQLITE_ROW)
-			n = sqlite3_column_int(stmt, 0);
-		sqlite3_finalize(stmt);
-	}
+	n = store_count_active(st, subject, exclude_serial, txid, now);
 	pthread_mutex_unlock(&st->mutex);
 	return n;
 }

@@ -114,6 +114,12 @@ begin(struct store *st, const struct store_txn *t)
 	return begin_row(st, t, NULL);
 }
 
+static int
+reserve(struct store *st, const char *serial, const char *txid)
+{
+	return store_serial_reserve(st, serial, txid, NULL, NULL);
+}
+
 /* Issues txid with serial for subject in one go. */
 static void
 issue(struct store *st, const char *txid, const char *pubkey,
@@ -125,7 +131,7 @@ issue(struct store *st, const char *txid, const char *pubkey,
 
 	e.serial = serial;
 	assert_int_equal(begin(st, &t), STORE_BEGIN_NEW);
-	assert_int_equal(store_serial_reserve(st, serial, txid), 0);
+	assert_int_equal(reserve(st, serial, txid), 0);
 	assert_int_equal(store_txn_finish(st, txid, "enroll",
 	    STORE_TXN_ISSUED, &c, &e), 0);
 }
@@ -218,7 +224,7 @@ test_store_reopening_keeps_transactions_and_certificates(void **state)
 	assert_int_equal(len, sizeof(der_a));
 	assert_memory_equal(der, der_a, sizeof(der_a));
 	free(der);
-	assert_int_equal(store_serial_reserve(f->st, "0d01", "again"), 1);
+	assert_int_equal(reserve(f->st, "0d01", "again"), 1);
 }
 
 static void
@@ -228,12 +234,12 @@ test_store_reopening_keeps_reservations_and_processing(void **state)
 	struct store_txn	 t = txn("t-open", "fe");
 
 	assert_int_equal(begin(f->st, &t), STORE_BEGIN_NEW);
-	assert_int_equal(store_serial_reserve(f->st, "0d10", "t-open"), 0);
+	assert_int_equal(reserve(f->st, "0d10", "t-open"), 0);
 	store_close(f->st);
 	f->st = store_open(f->path);
 	assert_non_null(f->st);
 	assert_int_equal(begin(f->st, &t), STORE_BEGIN_BUSY);
-	assert_int_equal(store_serial_reserve(f->st, "0d10", "other"), 1);
+	assert_int_equal(reserve(f->st, "0d10", "other"), 1);
 }
 
 static void
@@ -381,10 +387,10 @@ test_store_serial_reserve_refuses_a_duplicate(void **state)
 {
 	struct fixture	*f = *state;
 
-	assert_int_equal(store_serial_reserve(f->st, "0b01", "t1"), 0);
-	assert_int_equal(store_serial_reserve(f->st, "0b01", "t2"), 1);
-	assert_int_equal(store_serial_reserve(f->st, "0b01", "t1"), 1);
-	assert_int_equal(store_serial_reserve(f->st, "0b02", "t2"), 0);
+	assert_int_equal(reserve(f->st, "0b01", "t1"), 0);
+	assert_int_equal(reserve(f->st, "0b01", "t2"), 1);
+	assert_int_equal(reserve(f->st, "0b01", "t1"), 1);
+	assert_int_equal(reserve(f->st, "0b02", "t2"), 0);
 }
 
 static void
@@ -393,7 +399,7 @@ test_store_serial_reserve_refuses_an_issued_serial(void **state)
 	struct fixture	*f = *state;
 
 	issue(f->st, "t-iss", "ab", "0b10", "CN=x", 2000);
-	assert_int_equal(store_serial_reserve(f->st, "0b10", "t-later"), 1);
+	assert_int_equal(reserve(f->st, "0b10", "t-later"), 1);
 }
 
 static void
@@ -427,7 +433,7 @@ test_store_finish_refuses_a_serial_reserved_for_another_txid(void **state)
 	size_t			 len;
 
 	assert_int_equal(begin(f->st, &t), STORE_BEGIN_NEW);
-	assert_int_equal(store_serial_reserve(f->st, "0c02", "someone-else"),
+	assert_int_equal(reserve(f->st, "0c02", "someone-else"),
 	    0);
 	assert_int_equal(store_txn_finish(f->st, "t-steal", "enroll",
 	    STORE_TXN_ISSUED, &c, &e), -1);
@@ -449,7 +455,7 @@ test_store_finish_of_an_unknown_transaction_writes_nothing(void **state)
 	struct store_cert	 c = cert("0c03", "CN=x", 2000);
 	struct store_event	 e = event("t-ghost", "issued");
 
-	assert_int_equal(store_serial_reserve(f->st, "0c03", "t-ghost"), 0);
+	assert_int_equal(reserve(f->st, "0c03", "t-ghost"), 0);
 	assert_int_equal(store_txn_finish(f->st, "t-ghost", "enroll",
 	    STORE_TXN_ISSUED, &c, &e), -1);
 	assert_int_equal(store_cert_issued(f->st, "0c03"), 1);
@@ -637,7 +643,7 @@ test_store_cert_foreach_leaves_out_reserved_serials(void **state)
 	struct seen	 seen = { "", 1 };
 
 	issue(f->st, "t-r1", "11", "0e21", "CN=one", 2000);
-	assert_int_equal(store_serial_reserve(f->st, "0e22", "t-r2"), 0);
+	assert_int_equal(reserve(f->st, "0e22", "t-r2"), 0);
 	assert_int_equal(store_cert_foreach(f->st, collect, &seen), 0);
 	assert_string_equal(seen.text, "0e21/t-r1/CN=one/1000-2000;");
 }
@@ -683,7 +689,7 @@ test_store_cert_get_der_of_a_reserved_serial_is_null(void **state)
 	struct fixture	*f = *state;
 	size_t		 len;
 
-	assert_int_equal(store_serial_reserve(f->st, "0e31", "t-res"), 0);
+	assert_int_equal(reserve(f->st, "0e31", "t-res"), 0);
 	assert_null(store_cert_get_der(f->st, "0e31", &len));
 }
 
@@ -693,7 +699,7 @@ test_store_cert_issued_knows_our_serials(void **state)
 	struct fixture	*f = *state;
 
 	issue(f->st, "t-ours", "11", "0e40", "CN=x", 2000);
-	assert_int_equal(store_serial_reserve(f->st, "0e41", "t-res"), 0);
+	assert_int_equal(reserve(f->st, "0e41", "t-res"), 0);
 	assert_int_equal(store_cert_issued(f->st, "0e40"), 0);
 	assert_int_equal(store_cert_issued(f->st, "0e41"), 1);
 	assert_int_equal(store_cert_issued(f->st, "0e42"), 1);
@@ -709,9 +715,48 @@ test_store_counts_valid_certificates_by_subject(void **state)
 	issue(f->st, "t-c2", "22", "0f02", "CN=dev", 9000);
 	issue(f->st, "t-c3", "23", "0f03", "CN=dev", 4000);	/* expired */
 	issue(f->st, "t-c4", "24", "0f04", "CN=other", 9000);
-	assert_int_equal(store_active_count(f->st, "CN=dev", NULL, now), 2);
-	assert_int_equal(store_active_count(f->st, "CN=dev", "0f01", now), 1);
-	assert_int_equal(store_active_count(f->st, "CN=none", NULL, now), 0);
+	assert_int_equal(store_active_count(f->st, "CN=dev", NULL, NULL, now),
+	    2);
+	assert_int_equal(store_active_count(f->st, "CN=dev", "0f01", NULL,
+	    now), 1);
+	assert_int_equal(store_active_count(f->st, "CN=none", NULL, NULL,
+	    now), 0);
+}
+
+/*
+ * A limit is checked with the reservation, and a serial being issued
+ * counts: two concurrent requests cannot both pass a count of zero.
+ */
+static void
+test_store_limit_counts_reservations_in_flight(void **state)
+{
+	struct fixture		*f = *state;
+	struct store_txn	 t1 = txn("t-l1", "41"), t2 = txn("t-l2", "42");
+	struct store_limit	 lim = { "CN=limited", 1, NULL, 5000 };
+	struct store_event	 e = event("t-l1", "failed");
+	int			 active = -1;
+
+	assert_int_equal(begin(f->st, &t1), STORE_BEGIN_NEW);
+	assert_int_equal(begin(f->st, &t2), STORE_BEGIN_NEW);
+	assert_int_equal(store_serial_reserve(f->st, "1a01", "t-l1", &lim,
+	    &active), 0);
+	assert_int_equal(active, 0);
+	assert_int_equal(store_serial_reserve(f->st, "1a02", "t-l2", &lim,
+	    &active), STORE_RESERVE_LIMIT);
+	assert_int_equal(active, 1);
+	assert_int_equal(store_active_count(f->st, "CN=limited", NULL, "t-l2",
+	    5000), 1);
+	/* The asking transaction's own reservation does not count. */
+	assert_int_equal(store_active_count(f->st, "CN=limited", NULL, "t-l1",
+	    5000), 0);
+	/* A transaction that failed frees its place (not its serial). */
+	assert_int_equal(store_txn_finish(f->st, "t-l1", "enroll",
+	    STORE_TXN_FAILED, NULL, &e), 0);
+	assert_int_equal(store_serial_reserve(f->st, "1a01", "t-l2", &lim,
+	    &active), 1);
+	assert_int_equal(store_serial_reserve(f->st, "1a02", "t-l2", &lim,
+	    &active), 0);
+	assert_int_equal(active, 0);
 }
 
 static long long
@@ -1079,6 +1124,7 @@ main(void)
 		T(test_store_cert_get_der_of_a_reserved_serial_is_null),
 		T(test_store_cert_issued_knows_our_serials),
 		T(test_store_counts_valid_certificates_by_subject),
+		T(test_store_limit_counts_reservations_in_flight),
 		T(test_store_hold_keeps_the_request_for_an_operator),
 		T(test_store_held_request_is_found_again_and_listed),
 		T(test_store_hold_needs_a_processing_transaction),
