@@ -123,6 +123,12 @@ int		 scep_issuer_and_subject_check(const unsigned char *der,
 int		 scep_certrep_build(const struct scep_reply *rep,
 		    X509 *ra_cert, EVP_PKEY *ra_key, unsigned char **der,
 		    size_t *len);
+/*
+ * Checks that a CertRep's signature verifies with ra_cert's public key
+ * (proof that the key in the token still matches the certificate).
+ */
+int		 scep_certrep_verify(const unsigned char *der, size_t len,
+		    X509 *ra_cert);
 /* A degenerate certs-only SignedData holding certs, in DER. */
 int		 scep_certs_only_der(STACK_OF(X509) *certs,
 		    unsigned char **der, size_t *len);

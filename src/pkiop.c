@@ -40,6 +40,7 @@
 #include "store.h"
 
 #define PKIOP_SERIAL_TRIES	8
+#define PKIOP_HSM_DOWN		"HSM unavailable"
 #define PKIOP_KIND_ENROLL	"enroll"
 #define PKIOP_KIND_RENEW	"renew"
 
@@ -79,7 +80,7 @@ struct pkiop {
 	enum scep_failinfo	 fail;
 	char			 fail_text[SCEP_FAIL_TEXT_MAX];
 	int			 internal;	/* failed by our fault */
-	int			 hsm_down;	/* no signer session */
+	const char		*no_answer;	/* why no CertRep: 503 */
 	ASN1_INTEGER		*serial;
 	char			*serial_hex;
 	X509			*cert;		/* issued or resent */
@@ -104,6 +105,41 @@ pkiop_internal_error(struct pkiop *op)
 	op->internal = 1;
 }
 
+/*
+ * Verify after sign: a key replaced in the token, or a faulty
+ * signature (RSA fault attacks), must not reach a client.  Checked
+ * again on every request.
+ */
+static int
+pkiop_key_mismatch(struct pkiop *op, enum signer_role role)
+{
+	static const char *const why[SIGNER_ROLE__MAX] = {
+		[SIGNER_ROLE_CA] = "the CA key in the token does not match "
+		    "the CA certificate",
+		[SIGNER_ROLE_RA] = "the RA key in the token does not match "
+		    "the RA certificate",
+	};
+
+	log_error("txid=%s: %s %s: nothing sent", op->req->txid, why[role],
+	    role == SIGNER_ROLE_CA ? op->svc->cfg->ca_cert_file :
+	    op->svc->cfg->ra_cert_file);
+	op->no_answer = why[role];
+	return -1;
+}
+
+/*
+ * The RA key found in the token has the RA certificate's public key
+ * (no key operation: a replaced key is told from a broken envelope).
+ */
+static int
+pkiop_ra_key_matches(struct pkiop *op, EVP_PKEY *ra_key)
+{
+	if (X509_check_private_key(op->svc->ra_cert, ra_key) == 1)
+		return 1;
+	log_ssl_clear();
+	return 0;
+}
+
 /* Session 1: decrypt the envelope with the RA key. */
 static unsigned char *
 pkiop_decrypt(struct pkiop *op, size_t *len)
@@ -114,11 +150,13 @@ pkiop_decrypt(struct pkiop *op, size_t *len)
 
 	*len = 0;
 	if ((ss = signer_session_open(op->svc->signer)) == NULL) {
-		op->hsm_down = 1;
+		op->no_answer = PKIOP_HSM_DOWN;
 		return NULL;
 	}
 	if ((ra_key = signer_session_get0_key(ss, SIGNER_ROLE_RA)) == NULL)
-		op->hsm_down = 1;
+		op->no_answer = PKIOP_HSM_DOWN;
+	else if (!pkiop_ra_key_matches(op, ra_key))
+		pkiop_key_mismatch(op, SIGNER_ROLE_RA);
 	else if (scep_request_decrypt(op->req, op->svc->ra_cert, ra_key,
 	    op->svc->cfg->ciphers, &content, len) == -1)
 		pkiop_fail(op, op->req->fail, op->req->fail_text);
@@ -569,34 +607,50 @@ pkiop_reply_cipher(const struct scep_request *req)
 	return req->cipher == ALG_CIPHER_DES ? ALG_CIPHER_DES3 : req->cipher;
 }
 
+/* Signs the certificate being issued with the CA key, and proves it. */
+static int
+pkiop_sign_cert(struct pkiop *op, struct signer_session *ss)
+{
+	EVP_PKEY	*ca_key;
+
+	if ((ca_key = signer_session_get0_key(ss, SIGNER_ROLE_CA)) == NULL ||
+	    X509_sign(op->cert, ca_key, certbuild_digest_for(
+	    X509_get0_pubkey(op->svc->ca_cert))) <= 0) {
+		log_ssl("txid=%s: signing the certificate", op->req->txid);
+		op->no_answer = PKIOP_HSM_DOWN;
+		return -1;
+	}
+	if (X509_verify(op->cert, X509_get0_pubkey(op->svc->ca_cert)) != 1) {
+		log_ssl_clear();
+		return pkiop_key_mismatch(op, SIGNER_ROLE_CA);
+	}
+	return 0;
+}
+
 /*
  * Session 2: sign the certificate (if issuing) and the CertRep.  On
- * success *der holds the CertRep.
+ * success *der holds the CertRep, both signatures proven.
  */
 static int
 pkiop_sign(struct pkiop *op, unsigned char **der, size_t *len)
 {
 	struct signer_session	*ss;
 	struct scep_reply	 rep;
-	EVP_PKEY		*ca_key, *ra_key;
+	EVP_PKEY		*ra_key;
 	int			 rc = -1;
 
+	*der = NULL;
 	if ((ss = signer_session_open(op->svc->signer)) == NULL ||
 	    (ra_key = signer_session_get0_key(ss, SIGNER_ROLE_RA)) == NULL) {
-		op->hsm_down = 1;
+		op->no_answer = PKIOP_HSM_DOWN;
 		goto out;
 	}
-	if (op->decision == PKIOP_ISSUE) {
-		if ((ca_key = signer_session_get0_key(ss,
-		    SIGNER_ROLE_CA)) == NULL ||
-		    X509_sign(op->cert, ca_key, certbuild_digest_for(
-		    X509_get0_pubkey(op->svc->ca_cert))) <= 0) {
-			log_ssl("txid=%s: signing the certificate",
-			    op->req->txid);
-			op->hsm_down = 1;
-			goto out;
-		}
+	if (!pkiop_ra_key_matches(op, ra_key)) {
+		pkiop_key_mismatch(op, SIGNER_ROLE_RA);
+		goto out;
 	}
+	if (op->decision == PKIOP_ISSUE && pkiop_sign_cert(op, ss) == -1)
+		goto out;
 	memset(&rep, 0, sizeof(rep));
 	rep.txid = op->req->txid;
 	rep.recipient_nonce = op->req->sender_nonce;
@@ -621,9 +675,22 @@ pkiop_sign(struct pkiop *op, unsigned char **der, size_t *len)
 		rep.fail_text = op->fail_text;
 		break;
 	}
-	rc = scep_certrep_build(&rep, op->svc->ra_cert, ra_key, der, len);
+	if (scep_certrep_build(&rep, op->svc->ra_cert, ra_key, der,
+	    len) == -1) {
+		op->no_answer = "the CertRep could not be built";
+		goto out;
+	}
+	if (scep_certrep_verify(*der, *len, op->svc->ra_cert) == -1) {
+		pkiop_key_mismatch(op, SIGNER_ROLE_RA);
+		goto out;
+	}
+	rc = 0;
  out:
 	signer_session_close(ss);
+	if (rc == -1) {
+		OPENSSL_free(*der);
+		*der = NULL;
+	}
 	return rc;
 }
 
@@ -863,12 +930,9 @@ service_pkioperation(struct service *svc, const unsigned char *der,
 		OPENSSL_cleanse(content, content_len);
 		free(content);
 	}
-	if (op.hsm_down)
-		no_answer = "HSM unavailable";
-	else if (pkiop_sign(&op, &rep, &rep_len) == -1)
-		no_answer = op.hsm_down ? "HSM unavailable" :
-		    "the CertRep could not be built";
-	if (no_answer != NULL) {
+	if (op.no_answer == NULL)
+		pkiop_sign(&op, &rep, &rep_len);
+	if ((no_answer = op.no_answer) != NULL) {
 		/* No CertRep can be signed: the client retries later. */
 		pkiop_fail(&op, SCEP_FAIL_NONE, no_answer);
 		op.internal = 1;
@@ -879,8 +943,9 @@ service_pkioperation(struct service *svc, const unsigned char *der,
 		service_text(r, 500, "internal error: nothing was issued");
 	} else if (no_answer != NULL) {
 		pkiop_log(&op);
-		service_text(r, 503, "cannot answer now (HSM unavailable); "
-		    "try again later");
+		snprintf(why, sizeof(why), "cannot answer now (%s); try again "
+		    "later", no_answer);
+		service_text(r, 503, why);
 	} else if ((r->body = malloc(rep_len)) == NULL) {
 		service_text(r, 500, "out of memory");
 	} else {

@@ -732,3 +732,26 @@ scep_certrep_build(const struct scep_reply *rep, X509 *ra_cert,
 	BIO_free(content);
 	return rc;
 }
+
+int
+scep_certrep_verify(const unsigned char *der, size_t len, X509 *ra_cert)
+{
+	STACK_OF(X509)		*signer = NULL;
+	PKCS7			*p7 = NULL;
+	const unsigned char	*p = der;
+	int			 rc = -1;
+
+	if (len > LONG_MAX || (p7 = d2i_PKCS7(NULL, &p, (long)len)) == NULL ||
+	    (signer = sk_X509_new_null()) == NULL ||
+	    sk_X509_push(signer, ra_cert) <= 0)
+		goto out;
+	/* Only ra_cert's public key may have made the signature. */
+	if (PKCS7_verify(p7, signer, NULL, NULL, NULL, PKCS7_NOVERIFY |
+	    PKCS7_NOINTERN | PKCS7_NOCHAIN | PKCS7_BINARY) == 1)
+		rc = 0;
+ out:
+	log_ssl_clear();
+	sk_X509_free(signer);
+	PKCS7_free(p7);
+	return rc;
+}

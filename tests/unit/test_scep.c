@@ -765,6 +765,41 @@ test_scep_certrep_pending_has_no_fail_info(void **state)
 	OPENSSL_free(der);
 }
 
+/*
+ * Verify after sign: a CertRep signed by a key other than the RA
+ * certificate's (a key replaced in the token) is caught before it is
+ * sent, and so is any change to a signed one.
+ */
+static void
+test_scep_certrep_verify_catches_a_key_that_does_not_match(void **state)
+{
+	struct fixture		*f = *state;
+	struct scep_reply	 rep;
+	unsigned char		 nonce[SCEP_NONCE_LEN] = { 0 };
+	unsigned char		*der;
+	size_t			 len;
+
+	memset(&rep, 0, sizeof(rep));
+	rep.status = SCEP_STATUS_PENDING;
+	rep.txid = "t4";
+	rep.recipient_nonce = nonce;
+	rep.recipient_nonce_len = sizeof(nonce);
+	rep.digest = ALG_DIGEST_SHA256;
+	assert_int_equal(scep_certrep_build(&rep, f->ra_cert, f->ra_key, &der,
+	    &len), 0);
+	assert_int_equal(scep_certrep_verify(der, len, f->ra_cert), 0);
+	assert_int_equal(scep_certrep_verify(der, len, f->other_cert), -1);
+	der[len - 10] ^= 0x01;		/* inside the signature */
+	assert_int_equal(scep_certrep_verify(der, len, f->ra_cert), -1);
+	assert_int_equal(scep_certrep_verify(der, 5, f->ra_cert), -1);
+	OPENSSL_free(der);
+	/* Signed with the other key under the RA certificate's name. */
+	assert_int_equal(scep_certrep_build(&rep, f->other_cert, f->other_key,
+	    &der, &len), 0);
+	assert_int_equal(scep_certrep_verify(der, len, f->ra_cert), -1);
+	OPENSSL_free(der);
+}
+
 static void
 test_scep_certs_only_holds_certs_in_order(void **state)
 {
@@ -838,6 +873,8 @@ main(void)
 		cmocka_unit_test(
 		    test_scep_certrep_failure_carries_fail_info_and_text),
 		cmocka_unit_test(test_scep_certrep_pending_has_no_fail_info),
+		cmocka_unit_test(
+		    test_scep_certrep_verify_catches_a_key_that_does_not_match),
 		cmocka_unit_test(test_scep_certs_only_holds_certs_in_order),
 	};
 
