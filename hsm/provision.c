@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "certbuild.h"
+#include "hsm_lock.h"
 #include "log.h"
 #include "p11_admin.h"
 #include "provision.h"
@@ -194,7 +195,9 @@ int
 provision_token(const struct provision_params *p,
     struct provision_result *res)
 {
-	struct p11_admin_key	keys[2];
+	struct p11_admin_key	 keys[2];
+	struct hsm_lock		*lock;
+	int			 rc;
 
 	memset(res, 0, sizeof(*res));
 	if (provision_check_keyspec(p->ca_key, 0) == -1 ||
@@ -211,10 +214,21 @@ provision_token(const struct provision_params *p,
 	    res->ca_id, sizeof(res->ca_id), 0 };
 	keys[1] = (struct p11_admin_key){ p->ra_key, PROVISION_RA_LABEL,
 	    res->ra_id, sizeof(res->ra_id), 1 };
-	if (p11_admin_setup(p->module, p->token_label, p->so_pin, p->user_pin,
-	    keys, 2) == -1)
+	/* Every login to the token holds the lock scepd holds (hsm_lock.h). */
+	if ((lock = hsm_lock_new(p->lock_file)) == NULL)
 		return -1;
-	if (provision_certs(p, res) == -1) {
+	log_info("taking the token lock %s", p->lock_file);
+	if (hsm_lock_acquire(lock, PROVISION_LOCK_TIMEOUT) == -1) {
+		hsm_lock_free(lock);
+		return -1;
+	}
+	rc = p11_admin_setup(p->module, p->token_label, p->so_pin,
+	    p->user_pin, keys, 2);
+	if (rc == 0)
+		rc = provision_certs(p, res);
+	hsm_lock_release(lock);
+	hsm_lock_free(lock);
+	if (rc == -1) {
 		provision_result_clear(res);
 		return -1;
 	}

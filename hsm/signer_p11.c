@@ -327,6 +327,22 @@ signer_key_matches(const PKCS11_KEY *key, const struct keyref *ref)
 	return 1;
 }
 
+/* Names the key that is not there as its URI does: object=, id=%xx. */
+static void
+signer_log_missing_key(const struct signer_session *ss,
+    enum signer_role role, const struct keyref *ref)
+{
+	char	id[KEYREF_ID_MAX * 3 + 1] = "";
+	size_t	i;
+
+	for (i = 0; i < ref->id_len; i++)
+		snprintf(id + 3 * i, sizeof(id) - 3 * i, "%%%02x", ref->id[i]);
+	log_error("%s private key (%s%s%s%s%s) not found on token \"%s\"",
+	    signer_role_names[role], ref->label ? "object=" : "",
+	    ref->label ? ref->label : "", ref->label && *id ? ";" : "",
+	    *id ? "id=" : "", id, ss->sg->cfg->token_label);
+}
+
 EVP_PKEY *
 signer_session_get0_key(struct signer_session *ss, enum signer_role role)
 {
@@ -357,9 +373,7 @@ signer_session_get0_key(struct signer_session *ss, enum signer_role role)
 		found = &ss->keys[i];
 	}
 	if (found == NULL) {
-		log_error("%s private key (%s%s) not found on token \"%s\"",
-		    signer_role_names[role], ref->label ? "object=" : "id",
-		    ref->label ? ref->label : "", ss->sg->cfg->token_label);
+		signer_log_missing_key(ss, role, ref);
 		return NULL;
 	}
 	if ((ss->pkeys[role] = PKCS11_get_private_key(found)) == NULL)

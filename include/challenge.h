@@ -29,11 +29,37 @@ int	 challenge_verify(const char *hash, const char *candidate,
  */
 struct challenge_verifier;
 
+/*
+ * A bound on the scrypt computations running at once, across every
+ * verifier of a process, and one at a time per client address: wrong challenges cost a full scrypt each (about
+ * 0.1 s of CPU and 32 MiB at ln=15, r=8), so a flood of them must not
+ * take every core and all memory from the clients who know theirs.
+ */
+struct challenge_gate;
+
+#define CHALLENGE_VERIFY_BUSY	1
+
+struct challenge_gate *challenge_gate_new(int max);
+void	 challenge_gate_free(struct challenge_gate *g);
+/*
+ * Takes a place for one scrypt on behalf of who: the place's index,
+ * or -1 if every place is taken or who already holds one (a flood from
+ * one address must leave places for the others).
+ */
+int	 challenge_gate_enter(struct challenge_gate *g, const char *who);
+void	 challenge_gate_leave(struct challenge_gate *g, int place);
+
 struct challenge_verifier *challenge_verifier_new(const char *hash);
 void	 challenge_verifier_free(struct challenge_verifier *cv);
-/* 0 if candidate matches, -1 if not or on error. */
+/*
+ * 0 if candidate matches, -1 if not or on error, CHALLENGE_VERIFY_BUSY
+ * if it needs a scrypt and gate (NULL: no bound) has no place for who
+ * (the client's address) now: every place is taken, or who already
+ * holds one.
+ */
 int	 challenge_verifier_check(struct challenge_verifier *cv,
-	    const char *candidate, size_t len);
+	    const char *candidate, size_t len, struct challenge_gate *gate,
+	    const char *who);
 
 /* HMAC challenges: hex of the first 16 bytes of HMAC-SHA256. */
 #define CHALLENGE_HMAC_HEX	32

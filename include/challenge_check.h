@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+struct challenge_gate;
 struct policy_challenge;
 struct policy_request;
 struct store;
@@ -21,6 +22,7 @@ struct challenge_check {
 	const char			*rule;
 	const struct policy_request	*req;
 	struct store			*store;
+	struct challenge_gate		*gate;		/* scrypt bound, or NULL */
 	int				 dry_run;	/* explain: use nothing up,
 							   call no webhook */
 };
@@ -29,6 +31,7 @@ enum challenge_result {
 	CHALLENGE_OK,
 	CHALLENGE_REFUSED,	/* why says; never the challenge itself */
 	CHALLENGE_ERROR,	/* could not be checked (store failure) */
+	CHALLENGE_BUSY,		/* not checked: no room to hash it now */
 };
 
 enum challenge_result challenge_check(const struct challenge_check *cc,

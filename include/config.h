@@ -14,7 +14,17 @@
 #define CONFIG_DEFAULT_LISTEN		"127.0.0.1:8080"
 #define CONFIG_DEFAULT_WORKERS		4
 #define CONFIG_DEFAULT_MAX_BODY		65536
+#define CONFIG_DEFAULT_QUEUE_LENGTH	64
+#define CONFIG_DEFAULT_MAX_HEADER	32768
+#define CONFIG_DEFAULT_MAX_CONNECTIONS	512
+#define CONFIG_DEFAULT_MAX_PER_CLIENT	32
+#define CONFIG_DEFAULT_REQUEST_TIMEOUT	30
+#define CONFIG_DEFAULT_IDLE_TIMEOUT	10
 #define CONFIG_DEFAULT_LOCK_TIMEOUT	30
+#define CONFIG_DEFAULT_CHALLENGE_HASHES	2
+#define CONFIG_DEFAULT_CLIENT_FAILURES	30
+#define CONFIG_DEFAULT_FAILURE_WINDOW	60
+#define CONFIG_DEFAULT_MALFORMED_EVENTS	20
 
 struct config_env {
 	char	*name;
@@ -34,13 +44,28 @@ struct hsm_config {
 	size_t			 n_env;
 };
 
+/* What unauthenticated clients may cost (see README, "Limits"). */
+struct limits_config {
+	int	challenge_hashes;	/* scrypt computations at once */
+	int	client_failures;	/* per address and window, then 429 */
+	int	failure_window;		/* seconds */
+	int	malformed_events;	/* recorded per address and window */
+};
+
 struct scepd_config {
 	char		*path;
 	char		*listen;		/* "ADDR:PORT" */
-	int		 workers;
+	int		 workers;		/* PKIOperation threads */
+	int		 queue_length;		/* PKIOperations waiting */
 	size_t		 max_body;
+	size_t		 max_header;		/* request line + headers */
+	int		 max_connections;
+	int		 max_connections_per_client;
+	int		 request_timeout;	/* seconds, whole request */
+	int		 idle_timeout;		/* seconds without a byte */
 	char		*db_path;
 	struct hsm_config hsm;
+	struct limits_config limits;
 	char		*ca_cert_file;
 	char		*ra_cert_file;
 	char		*policy_file;

@@ -97,6 +97,8 @@ struct policy_rule {
 	const struct policy_profile	*profile;	/* issue and pending */
 	char				*reject_reason;
 	int				 max_active;	/* 0: no limit */
+	/* A missing or wrong challenge goes on to the next rule. */
+	int				 fall_through;
 };
 
 struct policy {
@@ -153,10 +155,27 @@ const struct policy_profile *policy_profile_find(const struct policy *pol,
 		    const char *name);
 
 /*
- * Decides.  When trace is not NULL, one line per rule considered is
- * appended to it (for `scepctl policy explain`).  Returns -1 only if
+ * Deciding is two steps, so that the caller can check the challenge
+ * the matching rule requires between them: before the rule's action
+ * or limit says anything, a client without the challenge learns
+ * nothing about the subject.
+ *
+ * policy_match() finds the first rule from rules[from] on whose
+ * conditions hold (d->rule, NULL if none, the decision a rejection).
+ * When trace is not NULL, one line per rule considered is appended to
+ * it (for `scepctl policy explain`).
+ */
+void		 policy_match(const struct policy *pol,
+		    const struct policy_request *req, size_t from,
+		    struct policy_decision *d, char *trace, size_t tracelen);
+/*
+ * policy_decide() completes the decision of the rule policy_match()
+ * found: its action, unless its limit is reached.  Returns -1 only if
  * the view failed; the decision is then a rejection.
  */
+int		 policy_decide(const struct policy_view *view,
+		    struct policy_decision *d);
+/* Both steps, for a request whose challenge is not in question. */
 int		 policy_evaluate(const struct policy *pol,
 		    const struct policy_request *req,
 		    const struct policy_view *view, struct policy_decision *d,

@@ -26,7 +26,11 @@ struct provision_params {
 	const char	*ra_key;	/* rsa:2048|rsa:3072|rsa:4096 */
 	int		 ca_days;
 	int		 ra_days;
+	const char	*lock_file;	/* the token lock scepd uses */
 };
+
+/* How long provisioning waits for a running scepd to free the token. */
+#define PROVISION_LOCK_TIMEOUT	120
 
 struct provision_result {
 	X509		*ca_cert;

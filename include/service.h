@@ -14,7 +14,9 @@
 #include <openssl/x509.h>
 
 struct audit;
+struct challenge_gate;
 struct policy;
+struct ratelimit;
 struct scepd_config;
 struct service_policy;
 struct signer;
@@ -34,10 +36,15 @@ struct service {
 	size_t				 cacert_len;
 	OSSL_PROVIDER			*legacy;	/* single DES, if enabled */
 	OSSL_PROVIDER			*deflt;
+	/* What unauthenticated clients may cost (cfg->limits). */
+	struct challenge_gate		*challenge_gate;
+	struct ratelimit		*client_failures;
+	struct ratelimit		*malformed;
 };
 
 struct service_response {
 	unsigned int	 http_status;
+	int		 retry_after;	/* seconds, for 429 and 503; 0: none */
 	const char	*content_type;
 	unsigned char	*body;		/* malloc'd, freed by the caller */
 	size_t		 body_len;

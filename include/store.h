@@ -14,10 +14,12 @@
 #include <stddef.h>
 #include <time.h>
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 #define STORE_BUSY_TIMEOUT_MS	5000
 /* A transaction still "processing" after this long was abandoned. */
 #define STORE_STALE_SECONDS	600
+/* Random bytes of a transaction's claim (its lease holder). */
+#define STORE_CLAIM_BYTES	16
 
 struct store;
 
@@ -48,6 +50,7 @@ struct store_txn {
 	const char	*signer_sha256;	/* hex, the pkiMessage signer's key */
 	const char	*subject;
 	const char	*client;
+	const char	*claim;		/* store_txn_hold(): row->claim */
 };
 
 /* A transaction as stored; owned, released by store_row_clear(). */
@@ -71,6 +74,7 @@ struct store_row {
 	size_t			 cert_len;
 	time_t			 created_at;
 	time_t			 expires_at;	/* held requests, else 0 */
+	char			*claim;		/* STORE_BEGIN_NEW: ours */
 };
 
 struct store_cert {
@@ -120,15 +124,17 @@ const char	*store_txn_state_name(enum store_txn_state state);
 struct store	*store_open(const char *path);
 void		 store_close(struct store *st);
 /*
- * Marks transactions left "processing" by a previous run as failed.
- * Returns how many, or -1.
+ * Marks transactions left "processing" longer than STORE_STALE_SECONDS
+ * (a crashed run's) as failed; younger ones may be another process's
+ * work in progress and are left alone.  Returns how many, or -1.
  */
 int		 store_recover(struct store *st);
 
 /*
  * Starts the transaction (txid, kind), or finds it.  A transaction
  * that was rejected or failed before is started again.  On
- * STORE_BEGIN_EXISTS, row describes it.
+ * STORE_BEGIN_EXISTS, row describes it; on STORE_BEGIN_NEW, row->claim
+ * is the claim that finishing or holding it needs.
  */
 int		 store_txn_begin(struct store *st, const struct store_txn *t,
 		    enum store_begin *found, struct store_row *row);
@@ -159,11 +165,14 @@ int		 store_serial_reserve(struct store *st, const char *serial,
 		    int *active);
 /*
  * Ends the transaction (txid, kind) in state, with the certificate
- * when issued, and adds ev, all in one database transaction.
+ * when issued, and adds ev, all in one database transaction.  With a
+ * claim, only if the transaction is still processing under it (not
+ * taken over since); -1 otherwise, and nothing is recorded.
  */
 int		 store_txn_finish(struct store *st, const char *txid,
-		    const char *kind, enum store_txn_state state,
-		    const struct store_cert *cert, const struct store_event *ev);
+		    const char *kind, const char *claim,
+		    enum store_txn_state state, const struct store_cert *cert,
+		    const struct store_event *ev);
 /*
  * Moves the transaction from one state to another, if it is in the
  * first (adding ev, if any): 0 if moved, 1 if it was not, -1.

@@ -174,19 +174,17 @@ policy_rule_matches(const struct policy_rule *r,
 	return 1;
 }
 
-int
-policy_evaluate(const struct policy *pol, const struct policy_request *q,
-    const struct policy_view *view, struct policy_decision *d,
-    char *trace, size_t tracelen)
+void
+policy_match(const struct policy *pol, const struct policy_request *q,
+    size_t from, struct policy_decision *d, char *trace, size_t tracelen)
 {
 	const struct policy_rule	*r;
 	char				 why[POLICY_REASON_MAX];
 	size_t				 i;
-	int				 n;
 
 	memset(d, 0, sizeof(*d));
 	d->action = POLICY_REJECT;
-	for (i = 0; i < pol->n_rules; i++) {
+	for (i = from; i < pol->n_rules; i++) {
 		r = &pol->rules[i];
 		if (!policy_rule_matches(r, q, why, sizeof(why))) {
 			policy_trace(trace, tracelen, "rule %s (line %d): no: "
@@ -196,13 +194,20 @@ policy_evaluate(const struct policy *pol, const struct policy_request *q,
 		d->rule = r;
 		policy_trace(trace, tracelen, "rule %s (line %d): matches\n",
 		    r->name, r->line);
-		break;
+		return;
 	}
-	if (d->rule == NULL) {
-		snprintf(d->reason, sizeof(d->reason), "no rule matches");
+	snprintf(d->reason, sizeof(d->reason), "no rule matches");
+}
+
+int
+policy_decide(const struct policy_view *view, struct policy_decision *d)
+{
+	const struct policy_rule	*r = d->rule;
+	int				 n;
+
+	d->action = POLICY_REJECT;
+	if (r == NULL)
 		return 0;
-	}
-	r = d->rule;
 	if (r->action == POLICY_REJECT) {
 		snprintf(d->reason, sizeof(d->reason), "%s",
 		    r->reject_reason ? r->reject_reason : "rejected by policy");
@@ -227,4 +232,13 @@ policy_evaluate(const struct policy *pol, const struct policy_request *q,
 	    r->action == POLICY_ISSUE ? "issued" : "held for an operator",
 	    r->name);
 	return 0;
+}
+
+int
+policy_evaluate(const struct policy *pol, const struct policy_request *q,
+    const struct policy_view *view, struct policy_decision *d,
+    char *trace, size_t tracelen)
+{
+	policy_match(pol, q, 0, d, trace, tracelen);
+	return policy_decide(view, d);
 }

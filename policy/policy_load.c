@@ -562,7 +562,8 @@ policy_load_then(struct cfgutil *cx, config_setting_t *g,
 	    cfgutil_string(cx, g, where, "reason", 0,
 	    &r->reject_reason) == -1 ||
 	    cfgutil_int(cx, g, where, "max_active", 1, 1000000,
-	    &r->max_active) == -1)
+	    &r->max_active) == -1 ||
+	    cfgutil_bool(cx, g, where, "fall_through", &r->fall_through) == -1)
 		goto out;
 	if (strcmp(challenge, "none") != 0 &&
 	    (r->challenge = policy_challenge_find(pol, challenge)) == NULL) {
@@ -595,6 +596,12 @@ policy_load_then(struct cfgutil *cx, config_setting_t *g,
 		    "max_active", where);
 		goto out;
 	}
+	if (r->fall_through && r->challenge == NULL) {
+		cfgutil_fail(cx, config_setting_get_member(g, "fall_through"),
+		    "%s: fall_through needs a challenge to fall through on",
+		    where);
+		goto out;
+	}
 	rc = 0;
  out:
 	free(challenge);
@@ -610,7 +617,7 @@ policy_load_rule(struct cfgutil *cx, config_setting_t *g,
 	static const char *const names[] = { "name", "subject", "san_dns",
 	    "san_ip", "key_types", "min_rsa_bits", "min_ec_bits", "request",
 	    "client", "challenge", "action", "profile", "reason",
-	    "max_active", NULL };
+	    "max_active", "fall_through", NULL };
 	char	 where[POLICY_NAME_MAX + 16];
 	char	*name = NULL;
 	size_t	 i;

@@ -189,13 +189,81 @@ challenge_verifier_free(struct challenge_verifier *cv)
 	free(cv);
 }
 
+/* Who holds each place: one scrypt at a time per client address. */
+#define CHALLENGE_GATE_WHO	64
+
+struct challenge_gate {
+	pthread_mutex_t	  mutex;
+	int		  max;
+	char		(*who)[CHALLENGE_GATE_WHO];	/* max places, "" free */
+};
+
+struct challenge_gate *
+challenge_gate_new(int max)
+{
+	struct challenge_gate	*g;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL ||
+	    (max > 0 && (g->who = calloc((size_t)max,
+	    sizeof(*g->who))) == NULL)) {
+		free(g);
+		log_error("%s: out of memory", __func__);
+		return NULL;
+	}
+	pthread_mutex_init(&g->mutex, NULL);
+	g->max = max;
+	return g;
+}
+
+void
+challenge_gate_free(struct challenge_gate *g)
+{
+	if (g == NULL)
+		return;
+	pthread_mutex_destroy(&g->mutex);
+	free(g->who);
+	free(g);
+}
+
+int
+challenge_gate_enter(struct challenge_gate *g, const char *who)
+{
+	int	i, place = -1;
+
+	pthread_mutex_lock(&g->mutex);
+	for (i = 0; i < g->max; i++) {
+		if (g->who[i][0] == '\0') {
+			if (place == -1)
+				place = i;
+		} else if (strncmp(g->who[i], who,
+		    CHALLENGE_GATE_WHO - 1) == 0) {
+			place = -1;
+			break;
+		}
+	}
+	if (place != -1)
+		snprintf(g->who[place], CHALLENGE_GATE_WHO, "%s",
+		    *who != '\0' ? who : "?");
+	pthread_mutex_unlock(&g->mutex);
+	return place;
+}
+
+void
+challenge_gate_leave(struct challenge_gate *g, int place)
+{
+	pthread_mutex_lock(&g->mutex);
+	g->who[place][0] = '\0';
+	pthread_mutex_unlock(&g->mutex);
+}
+
 int
 challenge_verifier_check(struct challenge_verifier *cv,
-    const char *candidate, size_t len)
+    const char *candidate, size_t len, struct challenge_gate *gate,
+    const char *who)
 {
 	unsigned char	mac[CHALLENGE_MAC_LEN];
 	unsigned int	maclen = sizeof(mac);
-	int		hit;
+	int		hit, r, place = -1;
 
 	if (HMAC(EVP_sha256(), cv->key, sizeof(cv->key),
 	    (const unsigned char *)candidate, len, mac, &maclen) == NULL) {
@@ -208,7 +276,12 @@ challenge_verifier_check(struct challenge_verifier *cv,
 	pthread_mutex_unlock(&cv->mutex);
 	if (hit)
 		return 0;
-	if (challenge_verify(cv->hash, candidate, len) == -1)
+	if (gate != NULL && (place = challenge_gate_enter(gate, who)) == -1)
+		return CHALLENGE_VERIFY_BUSY;
+	r = challenge_verify(cv->hash, candidate, len);
+	if (gate != NULL)
+		challenge_gate_leave(gate, place);
+	if (r == -1)
 		return -1;
 	pthread_mutex_lock(&cv->mutex);
 	memcpy(cv->known, mac, sizeof(mac));

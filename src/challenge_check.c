@@ -146,11 +146,19 @@ challenge_check(const struct challenge_check *cc, char *why, size_t whylen)
 	}
 	switch (cc->c->kind) {
 	case POLICY_CHALLENGE_STATIC:
-		if (challenge_verifier_check(cc->c->verifier, cc->challenge,
-		    cc->len) == 0)
+		switch (challenge_verifier_check(cc->c->verifier,
+		    cc->challenge, cc->len, cc->gate,
+		    cc->client != NULL ? cc->client : "")) {
+		case 0:
 			return CHALLENGE_OK;
-		snprintf(why, whylen, "wrong challenge password");
-		return CHALLENGE_REFUSED;
+		case CHALLENGE_VERIFY_BUSY:
+			snprintf(why, whylen, "too many challenge checks at "
+			    "once");
+			return CHALLENGE_BUSY;
+		default:
+			snprintf(why, whylen, "wrong challenge password");
+			return CHALLENGE_REFUSED;
+		}
 	case POLICY_CHALLENGE_OTP:
 		return challenge_check_otp(cc, why, whylen);
 	case POLICY_CHALLENGE_HMAC:

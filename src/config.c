@@ -17,6 +17,11 @@
 
 #define CONFIG_MAX_WORKERS	64
 #define CONFIG_MAX_BODY_LIMIT	(1024 * 1024)
+#define CONFIG_MAX_QUEUE	4096
+#define CONFIG_MIN_HEADER	4096
+#define CONFIG_MAX_HEADER_LIMIT	(1024 * 1024)
+#define CONFIG_MAX_CONNECTIONS	65536
+#define CONFIG_MAX_TIMEOUT	3600	/* seconds */
 
 /* Reads a list of algorithm names into a bit set. */
 static int
@@ -132,13 +137,40 @@ config_load_hsm(struct cfgutil *cx, const config_setting_t *root,
 
 /* Reads the whole file into arg, a struct scepd_config. */
 static int
+config_load_limits(struct cfgutil *cx, const config_setting_t *root,
+    struct limits_config *lim)
+{
+	static const char *const names[] = { "challenge_hashes",
+	    "client_failures", "failure_window", "malformed_events", NULL };
+	config_setting_t	*g;
+
+	if (cfgutil_group(cx, root, "limits", 0, &g) == -1)
+		return -1;
+	if (g == NULL)
+		return 0;
+	if (cfgutil_check_names(cx, g, "limits", names) == -1 ||
+	    cfgutil_int(cx, g, "limits", "challenge_hashes", 1, 64,
+	    &lim->challenge_hashes) == -1 ||
+	    cfgutil_int(cx, g, "limits", "client_failures", 1, 1000000,
+	    &lim->client_failures) == -1 ||
+	    cfgutil_int(cx, g, "limits", "failure_window", 1, 86400,
+	    &lim->failure_window) == -1 ||
+	    cfgutil_int(cx, g, "limits", "malformed_events", 0, 1000000,
+	    &lim->malformed_events) == -1)
+		return -1;
+	return 0;
+}
+
+static int
 config_load_root(struct cfgutil *cx, const config_setting_t *root, void *arg)
 {
 	struct scepd_config	*cfg = arg;
 	static const char *const top[] = { "server", "database", "hsm",
-	    "ca", "policy", "algorithms", NULL };
+	    "ca", "policy", "algorithms", "limits", NULL };
 	static const char *const server[] = { "listen", "workers",
-	    "max_body", NULL };
+	    "queue_length", "max_body", "max_header", "max_connections",
+	    "max_connections_per_client", "request_timeout", "idle_timeout",
+	    NULL };
 	static const char *const database[] = { "path", NULL };
 	static const char *const ca[] = { "certificate", "ra_certificate",
 	    NULL };
@@ -149,6 +181,7 @@ config_load_root(struct cfgutil *cx, const config_setting_t *root, void *arg)
 	char			 host[64];
 	uint16_t		 port;
 	int			 max_body = CONFIG_DEFAULT_MAX_BODY;
+	int			 max_header = CONFIG_DEFAULT_MAX_HEADER;
 	int			 legacy_des = 0;
 
 	if (cfgutil_check_names(cx, root, "", top) == -1)
@@ -160,17 +193,31 @@ config_load_root(struct cfgutil *cx, const config_setting_t *root, void *arg)
 	    cfgutil_string(cx, g, "server", "listen", 0, &cfg->listen) == -1 ||
 	    cfgutil_int(cx, g, "server", "workers", 1, CONFIG_MAX_WORKERS,
 	    &cfg->workers) == -1 ||
+	    cfgutil_int(cx, g, "server", "queue_length", 1, CONFIG_MAX_QUEUE,
+	    &cfg->queue_length) == -1 ||
 	    cfgutil_int(cx, g, "server", "max_body", 1024,
-	    CONFIG_MAX_BODY_LIMIT, &max_body) == -1))
+	    CONFIG_MAX_BODY_LIMIT, &max_body) == -1 ||
+	    cfgutil_int(cx, g, "server", "max_header", CONFIG_MIN_HEADER,
+	    CONFIG_MAX_HEADER_LIMIT, &max_header) == -1 ||
+	    cfgutil_int(cx, g, "server", "max_connections", 1,
+	    CONFIG_MAX_CONNECTIONS, &cfg->max_connections) == -1 ||
+	    cfgutil_int(cx, g, "server", "max_connections_per_client", 1,
+	    CONFIG_MAX_CONNECTIONS, &cfg->max_connections_per_client) == -1 ||
+	    cfgutil_int(cx, g, "server", "request_timeout", 1,
+	    CONFIG_MAX_TIMEOUT, &cfg->request_timeout) == -1 ||
+	    cfgutil_int(cx, g, "server", "idle_timeout", 1,
+	    CONFIG_MAX_TIMEOUT, &cfg->idle_timeout) == -1))
 		return -1;
 	cfg->max_body = (size_t)max_body;
+	cfg->max_header = (size_t)max_header;
 
 	if (cfgutil_group(cx, root, "database", 1, &g) == -1 ||
 	    cfgutil_check_names(cx, g, "database", database) == -1 ||
 	    cfgutil_path(cx, g, "database", "path", 1, &cfg->db_path) == -1)
 		return -1;
 
-	if (config_load_hsm(cx, root, &cfg->hsm) == -1)
+	if (config_load_hsm(cx, root, &cfg->hsm) == -1 ||
+	    config_load_limits(cx, root, &cfg->limits) == -1)
 		return -1;
 
 	if (cfgutil_group(cx, root, "ca", 1, &g) == -1 ||
@@ -215,8 +262,18 @@ static void
 config_defaults(struct scepd_config *cfg)
 {
 	cfg->workers = CONFIG_DEFAULT_WORKERS;
+	cfg->queue_length = CONFIG_DEFAULT_QUEUE_LENGTH;
 	cfg->max_body = CONFIG_DEFAULT_MAX_BODY;
+	cfg->max_header = CONFIG_DEFAULT_MAX_HEADER;
+	cfg->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+	cfg->max_connections_per_client = CONFIG_DEFAULT_MAX_PER_CLIENT;
+	cfg->request_timeout = CONFIG_DEFAULT_REQUEST_TIMEOUT;
+	cfg->idle_timeout = CONFIG_DEFAULT_IDLE_TIMEOUT;
 	cfg->hsm.lock_timeout = CONFIG_DEFAULT_LOCK_TIMEOUT;
+	cfg->limits.challenge_hashes = CONFIG_DEFAULT_CHALLENGE_HASHES;
+	cfg->limits.client_failures = CONFIG_DEFAULT_CLIENT_FAILURES;
+	cfg->limits.failure_window = CONFIG_DEFAULT_FAILURE_WINDOW;
+	cfg->limits.malformed_events = CONFIG_DEFAULT_MALFORMED_EVENTS;
 	cfg->ciphers = ALG_CIPHER_AES128 | ALG_CIPHER_AES192 |
 	    ALG_CIPHER_AES256 | ALG_CIPHER_DES3;
 	cfg->digests = ALG_DIGEST_SHA1 | ALG_DIGEST_SHA256 |

@@ -41,6 +41,14 @@ log_append_ssl(char *buf, size_t size, size_t *len)
 
 	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data,
 	    &flags)) != 0) {
+		/*
+		 * OpenSSL and libp11 probe for optional engines (rdrand)
+		 * on the way: a missing one is never why something failed,
+		 * and naming it hides the real reason.
+		 */
+		if (ERR_GET_LIB(e) == ERR_LIB_DSO ||
+		    ERR_GET_LIB(e) == ERR_LIB_ENGINE)
+			continue;
 		ERR_error_string_n(e, ebuf, sizeof(ebuf));
 		if (*len < size)
 			*len += (size_t)snprintf(buf + *len, size - *len,

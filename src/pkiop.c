@@ -34,6 +34,7 @@
 #include "issue.h"
 #include "log.h"
 #include "policy.h"
+#include "ratelimit.h"
 #include "scep.h"
 #include "service.h"
 #include "signer.h"
@@ -41,6 +42,7 @@
 
 #define PKIOP_SERIAL_TRIES	8
 #define PKIOP_HSM_DOWN		"HSM unavailable"
+#define PKIOP_BUSY_RETRY	5	/* seconds: challenge checks full */
 #define PKIOP_KIND_ENROLL	"enroll"
 #define PKIOP_KIND_RENEW	"renew"
 
@@ -81,6 +83,7 @@ struct pkiop {
 	char			 fail_text[SCEP_FAIL_TEXT_MAX];
 	int			 internal;	/* failed by our fault */
 	const char		*no_answer;	/* why no CertRep: 503 */
+	int			 retry_after;	/* seconds, with the 503 */
 	ASN1_INTEGER		*serial;
 	char			*serial_hex;
 	X509			*cert;		/* issued or resent */
@@ -354,19 +357,23 @@ pkiop_client_addr(const char *client, struct policy_request *q)
 	q->has_client = 1;
 }
 
-/* Checks the challenge the rule requires; the clear text is wiped. */
-static int
-pkiop_challenge_ok(struct pkiop *op, const struct policy_rule *r,
-    const struct policy_request *q)
+/*
+ * Checks the challenge rule r requires; the clear text is wiped.  A
+ * refusal, or no room to check it, counts against the client's address.  With dry_run, a
+ * one-time password is checked but not used up.
+ */
+static enum challenge_result
+pkiop_challenge_check(struct pkiop *op, const struct policy_rule *r,
+    const struct policy_request *q, int dry_run, char *why, size_t whylen)
 {
 	struct challenge_check	 cc;
-	char			 why[SCEP_FAIL_TEXT_MAX];
 	size_t			 len = 0;
 	char			*challenge;
 	enum challenge_result	 res;
 
+	*why = '\0';
 	if (r->challenge == NULL)
-		return 1;
+		return CHALLENGE_OK;
 	challenge = scep_csr_get_challenge(op->csr, &len);
 	memset(&cc, 0, sizeof(cc));
 	cc.c = r->challenge;
@@ -377,19 +384,88 @@ pkiop_challenge_ok(struct pkiop *op, const struct policy_rule *r,
 	cc.rule = r->name;
 	cc.req = q;
 	cc.store = op->svc->store;
-	res = challenge_check(&cc, why, sizeof(why));
+	cc.gate = op->svc->challenge_gate;
+	cc.dry_run = dry_run;
+	res = challenge_check(&cc, why, whylen);
 	if (challenge != NULL)
 		OPENSSL_clear_free(challenge, len);
-	if (res == CHALLENGE_OK)
-		return 1;
+	/*
+	 * Busy counts too: the address that floods is the one that finds
+	 * its place taken, and it must reach its limit (a 429, before any
+	 * key work) instead of costing a decryption each time.
+	 */
+	if (res == CHALLENGE_REFUSED || res == CHALLENGE_BUSY)
+		ratelimit_add(op->svc->client_failures, op->client, time(NULL));
+	return res;
+}
+
+static int
+pkiop_otp(const struct policy_rule *r)
+{
+	return r->challenge != NULL &&
+	    r->challenge->kind == POLICY_CHALLENGE_OTP;
+}
+
+/* Uses up the one-time password of a rule that issues or holds. */
+static int
+pkiop_use_otp(struct pkiop *op, const struct policy_rule *r,
+    const struct policy_request *q)
+{
+	char			why[SCEP_FAIL_TEXT_MAX];
+	enum challenge_result	res;
+
+	if (!pkiop_otp(r) || (res = pkiop_challenge_check(op, r, q, 0, why,
+	    sizeof(why))) == CHALLENGE_OK)
+		return 0;
 	if (res == CHALLENGE_ERROR)
 		pkiop_internal_error(op);
 	else
 		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, why);
-	return 0;
+	return -1;
 }
 
-/* A new transaction: the policy decides, then the challenge. */
+/*
+ * The first rule that matches and whose challenge the request has:
+ * a rule with fall_through lets a request without its challenge go on
+ * to the next rule.  The challenge is checked before the rule's action
+ * and limit, so a client without it learns nothing more.  0 with
+ * d->rule set (or NULL: no rule matches), -1 when answered (failed).
+ */
+static int
+pkiop_match(struct pkiop *op, const struct policy_request *q,
+    struct policy_decision *d)
+{
+	char			 why[SCEP_FAIL_TEXT_MAX];
+	size_t			 from = 0;
+	enum challenge_result	 res;
+
+	for (;;) {
+		policy_match(op->pol, q, from, d, NULL, 0);
+		if (d->rule == NULL)
+			return 0;
+		snprintf(op->rule, sizeof(op->rule), "%s", d->rule->name);
+		/* An OTP is used up only once the rule has decided. */
+		res = pkiop_challenge_check(op, d->rule, q, pkiop_otp(d->rule),
+		    why, sizeof(why));
+		if (res == CHALLENGE_OK)
+			return 0;
+		if (res == CHALLENGE_REFUSED && d->rule->fall_through) {
+			from = (size_t)(d->rule - op->pol->rules) + 1;
+			continue;
+		}
+		if (res == CHALLENGE_ERROR)
+			pkiop_internal_error(op);
+		else if (res == CHALLENGE_BUSY) {
+			/* Answered at once: the client comes back later. */
+			op->no_answer = "too many challenge checks at once";
+			op->retry_after = PKIOP_BUSY_RETRY;
+		} else
+			pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, why);
+		return -1;
+	}
+}
+
+/* A new transaction: the rule and its challenge, then the policy. */
 static void
 pkiop_decide(struct pkiop *op, int renewal)
 {
@@ -403,7 +479,9 @@ pkiop_decide(struct pkiop *op, int renewal)
 	}
 	q.renewal = renewal;
 	pkiop_client_addr(op->client, &q);
-	if (policy_evaluate(op->pol, &q, &view, &d, NULL, 0) == -1) {
+	if (pkiop_match(op, &q, &d) == -1)
+		goto out;
+	if (policy_decide(&view, &d) == -1) {
 		pkiop_internal_error(op);
 		goto out;
 	}
@@ -413,7 +491,7 @@ pkiop_decide(struct pkiop *op, int renewal)
 		pkiop_fail(op, SCEP_FAIL_BAD_REQUEST, d.reason);
 		goto out;
 	}
-	if (!pkiop_challenge_ok(op, d.rule, &q))
+	if (pkiop_use_otp(op, d.rule, &q) == -1)
 		goto out;
 	if (d.action == POLICY_PENDING) {
 		op->profile = d.rule->profile;
@@ -563,6 +641,7 @@ pkiop_enroll(struct pkiop *op, const unsigned char *content, size_t len,
 	case STORE_BEGIN_NEW:
 		op->own_txid = op->txn.txid;
 		op->own_kind = op->txn.kind;
+		op->txn.claim = op->row.claim;	/* kept until pkiop_clear */
 		pkiop_decide(op, renewal);
 		break;
 	}
@@ -736,8 +815,8 @@ pkiop_record_owned(struct pkiop *op, const struct store_event *ev)
 			    op->own_txid, op->own_kind, STORE_TXN_PROCESSING,
 			    STORE_TXN_APPROVED, ev) == -1 ? -1 : 0;
 		return store_txn_finish(op->svc->store, op->own_txid,
-		    op->own_kind, op->internal ? STORE_TXN_FAILED :
-		    STORE_TXN_REJECTED, NULL, ev);
+		    op->own_kind, op->txn.claim, op->internal ?
+		    STORE_TXN_FAILED : STORE_TXN_REJECTED, NULL, ev);
 	}
 	if ((op->cert_der_len = i2d_X509(op->cert, &op->cert_der)) <= 0) {
 		log_ssl("i2d_X509");
@@ -751,7 +830,7 @@ pkiop_record_owned(struct pkiop *op, const struct store_event *ev)
 	sc.der = op->cert_der;
 	sc.der_len = (size_t)op->cert_der_len;
 	return store_txn_finish(op->svc->store, op->own_txid, op->own_kind,
-	    STORE_TXN_ISSUED, &sc, ev);
+	    op->txn.claim, STORE_TXN_ISSUED, &sc, ev);
 }
 
 /* Makes the outcome durable; -1 means the answer must not be sent. */
@@ -852,22 +931,71 @@ pkiop_clear(struct pkiop *op)
 	OPENSSL_free(op->cert_der);
 }
 
-/* Input with nothing to answer to: recorded, then HTTP 400. */
+/*
+ * An answer that is no CertRep (HTTP 400, 429), given without any key
+ * operation.  It is recorded, but only up to limits.malformed_events
+ * per address and window: a flood of bad requests must not fill the
+ * database with fsync'd rows.
+ */
 static void
-pkiop_malformed(struct service *svc, const char *client, const char *why,
+pkiop_unsigned_answer(struct service *svc, const char *client,
+    const char *outcome, unsigned int status, const char *why,
     struct service_response *r)
 {
 	struct store_event	ev;
+	int			n;
 
-	log_info("client=%s outcome=malformed reason=\"%s\"", client, why);
-	memset(&ev, 0, sizeof(ev));
-	ev.client = client;
-	ev.outcome = "malformed";
-	ev.reason = why;
-	if (store_event_add(svc->store, &ev) == -1)
-		service_text(r, 500, "internal error");
-	else
-		service_text(r, 400, why);
+	n = ratelimit_add(svc->malformed, client, time(NULL));
+	log_info("client=%s outcome=%s status=%u reason=\"%s\"%s", client,
+	    outcome, status, why, n > svc->cfg->limits.malformed_events ?
+	    " (not recorded: limits.malformed_events reached)" : "");
+	if (n <= svc->cfg->limits.malformed_events) {
+		memset(&ev, 0, sizeof(ev));
+		ev.client = client;
+		ev.outcome = outcome;
+		ev.reason = why;
+		if (store_event_add(svc->store, &ev) == -1) {
+			service_text(r, 500, "internal error");
+			return;
+		}
+	}
+	service_text(r, status, why);
+}
+
+/*
+ * A client over its failure limit (wrong challenges, bad signatures,
+ * malformed requests) is told when to come back, before any parsing,
+ * key or challenge work.
+ */
+static int
+pkiop_client_limited(struct service *svc, const char *client,
+    struct service_response *r)
+{
+	char	why[SCEP_FAIL_TEXT_MAX];
+	int	wait;
+
+	if ((wait = ratelimit_wait(svc->client_failures, client,
+	    time(NULL))) == 0)
+		return 0;
+	snprintf(why, sizeof(why), "too many failed requests from %s; try "
+	    "again in %d s", client, wait);
+	pkiop_unsigned_answer(svc, client, "limited", 429, why, r);
+	r->retry_after = wait;
+	return 1;
+}
+
+/*
+ * Parsing failures: nothing to answer to (no transactionID, no
+ * senderNonce), or a signature that does not verify.  No CertRep is
+ * signed for a message nobody can be held to: an RA signature for
+ * anyone who sends garbage would be HSM work on demand.
+ */
+static void
+pkiop_unauthenticated(struct service *svc, const char *client,
+    const char *why, struct service_response *r)
+{
+	ratelimit_add(svc->client_failures, client, time(NULL));
+	pkiop_unsigned_answer(svc, client, "malformed", 400, why, r);
 }
 
 /* Reads the decrypted content according to the message type. */
@@ -908,6 +1036,7 @@ service_pkioperation(struct service *svc, const unsigned char *der,
 	unsigned char	*content = NULL, *rep = NULL;
 	size_t		 content_len = 0, rep_len = 0;
 	char		 why[SCEP_FAIL_TEXT_MAX];
+	char		 bad[SCEP_TXID_MAX + SCEP_FAIL_TEXT_MAX + 8];
 	const char	*no_answer = NULL;
 
 	memset(&op, 0, sizeof(op));
@@ -915,9 +1044,18 @@ service_pkioperation(struct service *svc, const unsigned char *der,
 	op.client = client;
 	op.decision = PKIOP_FAIL;
 	op.fail = SCEP_FAIL_NONE;
+	if (pkiop_client_limited(svc, client, r))
+		return;
 	if ((op.req = scep_request_parse(der, len, svc->cfg->digests, why,
 	    sizeof(why))) == NULL) {
-		pkiop_malformed(svc, client, why, r);
+		pkiop_unauthenticated(svc, client, why, r);
+		return;
+	}
+	if (op.req->fail == SCEP_FAIL_BAD_MESSAGE_CHECK) {
+		snprintf(bad, sizeof(bad), "txid=%s: %s", op.req->txid,
+		    op.req->fail_text);
+		pkiop_unauthenticated(svc, client, bad, r);
+		pkiop_clear(&op);
 		return;
 	}
 	op.pol = service_policy_get(svc, &op.pref);
@@ -946,6 +1084,7 @@ service_pkioperation(struct service *svc, const unsigned char *der,
 		snprintf(why, sizeof(why), "cannot answer now (%s); try again "
 		    "later", no_answer);
 		service_text(r, 503, why);
+		r->retry_after = op.retry_after;
 	} else if ((r->body = malloc(rep_len)) == NULL) {
 		service_text(r, 500, "out of memory");
 	} else {

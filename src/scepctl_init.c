@@ -42,6 +42,7 @@ struct init_opts {
 	const char	*module;	/* NULL: a new SoftHSM2 token */
 	const char	*token;
 	const char	*pin_file;	/* existing token: its user PIN */
+	const char	*lock_file;	/* NULL: DIR/hsm.lock */
 	int		 strict;
 };
 
@@ -70,6 +71,9 @@ init_usage(FILE *f)
 "                       module instead of a new SoftHSM2 token; needs\n"
 "  --token LABEL        its label, and\n"
 "  --pin-file FILE      a file holding its user PIN\n"
+"  --lock-file FILE     the token lock a running scepd of this token\n"
+"                       uses (default DIR/hsm.lock); held while\n"
+"                       provisioning\n"
 "  -h, --help           this text\n");
 }
 
@@ -87,6 +91,7 @@ init_parse(int argc, char *argv[], struct init_opts *o)
 		{ "module", required_argument, NULL, 'm' },
 		{ "token", required_argument, NULL, 't' },
 		{ "pin-file", required_argument, NULL, 'p' },
+		{ "lock-file", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -111,6 +116,7 @@ init_parse(int argc, char *argv[], struct init_opts *o)
 		case 'm': o->module = optarg; break;
 		case 't': o->token = optarg; break;
 		case 'p': o->pin_file = optarg; break;
+		case 'l': o->lock_file = optarg; break;
 		case 'h':
 			init_usage(stdout);
 			exit(SCEPCTL_EXIT_OK);
@@ -311,7 +317,7 @@ init_write_config(const struct init_opts *o, const char *dir,
 "  ca_key = \"%s\";\n"
 "  ra_key = \"%s\";\n"
 "  # Serialises every use of the token, across processes.\n"
-"  lock_file = \"hsm.lock\";\n"
+"  lock_file = \"%s\";\n"
 "  lock_timeout = 30;   # seconds a request waits for the token\n"
 "%s"
 "};\n"
@@ -341,7 +347,8 @@ init_write_config(const struct init_opts *o, const char *dir,
 "  legacy_des = %s;\n"
 "};\n",
 	    module, o->token, o->module ? o->pin_file : "pin", ca_uri, ra_uri,
-	    env, o->strict ? "false" : "true");
+	    o->lock_file ? o->lock_file : "hsm.lock", env,
+	    o->strict ? "false" : "true");
 	if (n == -1) {
 		text = NULL;
 		goto out;
@@ -409,6 +416,7 @@ init_token(const struct init_opts *o, const char *dir,
 	struct provision_params	 pp;
 	char			*pin = NULL, *so_pin = NULL;
 	char			*pin_path = NULL, *so_path = NULL;
+	char			*lock_path = NULL;
 	int			 rc = -1;
 
 	memset(&pp, 0, sizeof(pp));
@@ -438,6 +446,10 @@ init_token(const struct init_opts *o, const char *dir,
 	pp.ra_key = o->ra_key;
 	pp.ca_days = INIT_CA_DAYS;
 	pp.ra_days = INIT_RA_DAYS;
+	if (o->lock_file == NULL && (lock_path = init_path(dir,
+	    "hsm.lock")) == NULL)
+		goto out;
+	pp.lock_file = o->lock_file ? o->lock_file : lock_path;
 	if (provision_token(&pp, res) == -1)
 		goto out;
 	if (o->module == NULL && softhsm_backup(dir) == -1)
@@ -450,6 +462,7 @@ init_token(const struct init_opts *o, const char *dir,
 		OPENSSL_clear_free(so_pin, strlen(so_pin));
 	free(pin_path);
 	free(so_path);
+	free(lock_path);
 	return rc;
 }
 

@@ -48,6 +48,21 @@ scepd_usage(FILE *f)
 "2 on a usage error.\n");
 }
 
+/* The server group of the configuration, as the HTTP front takes it. */
+static void
+scepd_limits(const struct scepd_config *cfg, struct http_limits *lim)
+{
+	memset(lim, 0, sizeof(*lim));
+	lim->workers = cfg->workers;
+	lim->queue_length = cfg->queue_length;
+	lim->max_body = cfg->max_body;
+	lim->max_header = cfg->max_header;
+	lim->max_connections = cfg->max_connections;
+	lim->max_connections_per_client = cfg->max_connections_per_client;
+	lim->request_timeout = cfg->request_timeout;
+	lim->idle_timeout = cfg->idle_timeout;
+}
+
 /* Waits for SIGTERM or SIGINT; SIGHUP reloads the policy meanwhile. */
 static int
 scepd_wait_for_stop(struct service *svc)
@@ -88,6 +103,7 @@ main(int argc, char *argv[])
 	struct scepd_config	*cfg = NULL;
 	struct service		*svc = NULL;
 	struct http_server	*hs = NULL;
+	struct http_limits	 lim;
 	const char		*config = NULL, *listen = NULL;
 	char			 err[1024];
 	sigset_t		 set;
@@ -142,8 +158,9 @@ main(int argc, char *argv[])
 		rc = SCEPD_EXIT_OK;
 		goto out;
 	}
-	if ((hs = http_start(svc, listen ? listen : cfg->listen, cfg->workers,
-	    cfg->max_body)) == NULL)
+	scepd_limits(cfg, &lim);
+	if ((hs = http_start(svc, listen ? listen : cfg->listen, &lim)) ==
+	    NULL)
 		goto out;
 	log_info("scepd %s ready", SCEPD_VERSION);
 	if (scepd_wait_for_stop(svc) == 0)

@@ -12,10 +12,12 @@
 
 #include "alg.h"
 #include "audit.h"
+#include "challenge.h"
 #include "config.h"
 #include "files.h"
 #include "log.h"
 #include "policy.h"
+#include "ratelimit.h"
 #include "scep.h"
 #include "service.h"
 #include "signer.h"
@@ -201,6 +203,13 @@ service_new(const struct scepd_config *cfg)
 	if ((svc->caps = service_caps_new(cfg)) == NULL ||
 	    service_cacert_init(svc) == -1)
 		goto fail;
+	if ((svc->challenge_gate = challenge_gate_new(
+	    cfg->limits.challenge_hashes)) == NULL ||
+	    (svc->client_failures = ratelimit_new(cfg->limits.client_failures,
+	    cfg->limits.failure_window)) == NULL ||
+	    (svc->malformed = ratelimit_new(cfg->limits.malformed_events,
+	    cfg->limits.failure_window)) == NULL)
+		goto fail;
 	if ((svc->signer = signer_new(&cfg->hsm, svc->ca_cert,
 	    svc->ra_cert)) == NULL || signer_check_keys(svc->signer) == -1)
 		goto fail;
@@ -231,6 +240,9 @@ service_free(struct service *svc)
 	pthread_mutex_destroy(&svc->policy_mutex);
 	free(svc->caps);
 	OPENSSL_free(svc->cacert_der);
+	challenge_gate_free(svc->challenge_gate);
+	ratelimit_free(svc->client_failures);
+	ratelimit_free(svc->malformed);
 	if (svc->legacy != NULL)
 		OSSL_PROVIDER_unload(svc->legacy);
 	if (svc->deflt != NULL)

@@ -89,6 +89,12 @@ static const char *const store_migrations[] = {
 	"  used_at INTEGER,"
 	"  used_txid TEXT,"
 	"  revoked_at INTEGER);",
+	/*
+	 * 2 -> 3: who processes a transaction.  A request that outlives
+	 * its lease loses it to a retransmission, and must then no longer
+	 * be able to finish it (two certificates for one transactionID).
+	 */
+	"ALTER TABLE transactions ADD COLUMN claim TEXT;",
 };
 
 #define STORE_N_MIGRATIONS \
@@ -248,10 +254,16 @@ store_recover(struct store *st)
 
 	if (store_begin(st) == -1)
 		return -1;
+	/*
+	 * Only transactions whose lease has run out: a fresh one may
+	 * belong to another scepd sharing the database, still at work.
+	 */
 	stmt = store_prepare(st, "UPDATE transactions SET state = 'failed', "
-	    "updated_at = ? WHERE state = 'processing'");
+	    "updated_at = ?1 WHERE state = 'processing' AND updated_at <= ?2");
 	if (stmt != NULL) {
 		sqlite3_bind_int64(stmt, 1, (sqlite3_int64)time(NULL));
+		sqlite3_bind_int64(stmt, 2, (sqlite3_int64)(time(NULL) -
+		    STORE_STALE_SECONDS));
 		if (store_step_done(st, stmt) == 0)
 			n = sqlite3_changes(st->db);
 	}

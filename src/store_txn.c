@@ -6,6 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
+#include "encode.h"
 #include "log.h"
 #include "store_sqlite.h"
 
@@ -62,6 +65,7 @@ store_row_clear(struct store_row *row)
 	free(row->decided_by);
 	free(row->csr);
 	free(row->cert);
+	free(row->claim);
 	memset(row, 0, sizeof(*row));
 }
 
@@ -120,9 +124,10 @@ store_row_select(struct store *st, sqlite3_stmt *stmt, struct store_row *row,
 	return rc;
 }
 
-/* Inserts or resets the transaction row as processing. */
+/* Inserts or resets the transaction row as processing, as ours. */
 static int
-store_txn_claim(struct store *st, const struct store_txn *t, int exists)
+store_txn_claim(struct store *st, const struct store_txn *t, int exists,
+    const char *claim)
 {
 	sqlite3_stmt	*stmt;
 
@@ -132,12 +137,12 @@ store_txn_claim(struct store *st, const struct store_txn *t, int exists)
 		    "signer_sha256 = ?4, subject = ?5, client = ?6, "
 		    "serial = NULL, csr = NULL, rule = NULL, profile = NULL, "
 		    "reason = NULL, expires_at = NULL, decided_by = NULL, "
-		    "updated_at = ?7 WHERE txid = ?1 AND kind = ?2");
+		    "updated_at = ?7, claim = ?8 WHERE txid = ?1 AND kind = ?2");
 	else
 		stmt = store_prepare(st, "INSERT INTO transactions (txid, "
 		    "kind, state, pubkey_sha256, signer_sha256, subject, "
-		    "client, created_at, updated_at) VALUES (?1, ?2, "
-		    "'processing', ?3, ?4, ?5, ?6, ?7, ?7)");
+		    "client, created_at, updated_at, claim) VALUES (?1, ?2, "
+		    "'processing', ?3, ?4, ?5, ?6, ?7, ?7, ?8)");
 	if (stmt == NULL)
 		return -1;
 	store_bind_text(stmt, 1, t->txid);
@@ -147,6 +152,7 @@ store_txn_claim(struct store *st, const struct store_txn *t, int exists)
 	store_bind_text(stmt, 5, t->subject);
 	store_bind_text(stmt, 6, t->client);
 	sqlite3_bind_int64(stmt, 7, (sqlite3_int64)time(NULL));
+	store_bind_text(stmt, 8, claim);
 	return store_step_done(st, stmt);
 }
 
@@ -155,6 +161,7 @@ store_txn_begin(struct store *st, const struct store_txn *t,
     enum store_begin *found, struct store_row *row)
 {
 	sqlite3_stmt	*stmt;
+	unsigned char	 token[STORE_CLAIM_BYTES];
 	time_t		 updated = 0;
 	int		 r, ok = 0;
 
@@ -185,7 +192,12 @@ store_txn_begin(struct store *st, const struct store_txn *t,
 	}
 	/* New, abandoned, or an earlier attempt that was refused. */
 	store_row_clear(row);
-	if (store_txn_claim(st, t, r == 0) == 0) {
+	if (RAND_bytes(token, sizeof(token)) != 1) {
+		log_ssl("%s: RAND_bytes", __func__);
+		goto out;
+	}
+	if ((row->claim = encode_hex_new(token, sizeof(token))) != NULL &&
+	    store_txn_claim(st, t, r == 0, row->claim) == 0) {
 		*found = STORE_BEGIN_NEW;
 		ok = 1;
 	}
@@ -245,8 +257,8 @@ store_update_cert(struct store *st, const char *txid,
 
 int
 store_txn_finish(struct store *st, const char *txid, const char *kind,
-    enum store_txn_state state, const struct store_cert *cert,
-    const struct store_event *ev)
+    const char *claim, enum store_txn_state state,
+    const struct store_cert *cert, const struct store_event *ev)
 {
 	sqlite3_stmt	*stmt;
 	int		 ok = 0;
@@ -258,7 +270,8 @@ store_txn_finish(struct store *st, const char *txid, const char *kind,
 	stmt = store_prepare(st, "UPDATE transactions SET state = ?, "
 	    "serial = coalesce(?, serial), reason = ?, "
 	    "rule = coalesce(?, rule), updated_at = ? "
-	    "WHERE txid = ? AND kind = ?");
+	    "WHERE txid = ? AND kind = ? AND (?8 IS NULL OR "
+	    "(state = 'processing' AND claim = ?8))");
 	if (stmt == NULL)
 		goto out;
 	store_bind_text(stmt, 1, store_txn_state_name(state));
@@ -268,10 +281,13 @@ store_txn_finish(struct store *st, const char *txid, const char *kind,
 	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)time(NULL));
 	store_bind_text(stmt, 6, txid);
 	store_bind_text(stmt, 7, kind);
+	store_bind_text(stmt, 8, claim);
 	if (store_step_done(st, stmt) == -1)
 		goto out;
 	if (sqlite3_changes(st->db) != 1) {
-		log_error("no transaction %s (%s) to finish", txid, kind);
+		log_error("no transaction %s (%s) to finish%s", txid, kind,
+		    claim ? ": taken over by a retransmission after its "
+		    "lease ran out" : "");
 		goto out;
 	}
 	if (ev != NULL && store_insert_event(st, ev) == -1)
@@ -291,8 +307,10 @@ store_txn_transition(struct store *st, const char *txid, const char *kind,
 
 	if (store_begin(st) == -1)
 		return -1;
+	/* Moving into processing (an approved request) claims it anew. */
 	stmt = store_prepare(st, "UPDATE transactions SET state = ?, "
-	    "updated_at = ? WHERE txid = ? AND kind = ? AND state = ?");
+	    "updated_at = ?, claim = NULL WHERE txid = ? AND kind = ? "
+	    "AND state = ?");
 	if (stmt == NULL)
 		goto out;
 	store_bind_text(stmt, 1, store_txn_state_name(to));
@@ -324,7 +342,7 @@ store_txn_hold(struct store *st, const struct store_txn *t,
 	stmt = store_prepare(st, "UPDATE transactions SET state = 'pending', "
 	    "csr = ?, rule = ?, profile = ?, reason = ?, expires_at = ?, "
 	    "updated_at = ? WHERE txid = ? AND kind = ? "
-	    "AND state = 'processing'");
+	    "AND state = 'processing' AND (?9 IS NULL OR claim = ?9)");
 	if (stmt == NULL)
 		goto out;
 	sqlite3_bind_blob(stmt, 1, h->csr, (int)h->csr_len, SQLITE_TRANSIENT);
@@ -335,6 +353,7 @@ store_txn_hold(struct store *st, const struct store_txn *t,
 	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)time(NULL));
 	store_bind_text(stmt, 7, t->txid);
 	store_bind_text(stmt, 8, t->kind);
+	store_bind_text(stmt, 9, t->claim);
 	if (store_step_done(st, stmt) == -1 || sqlite3_changes(st->db) != 1)
 		goto out;
 	if (ev != NULL && store_insert_event(st, ev) == -1)

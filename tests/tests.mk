@@ -4,6 +4,8 @@
 #   make unit        unit tests only
 #   make unit-asan   unit tests built with -fsanitize=address,undefined
 #   make integ       integration tests (real SoftHSM2 token, real clients)
+#   make integ-asan  the same against scepd and scepctl built with
+#                    -fsanitize=address,undefined
 #   make valgrind    unit tests under valgrind
 
 UNIT_NAMES	= $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
@@ -59,15 +61,33 @@ valgrind: $(UNIT_BINS)
 integ: all build/tests/sceptest build/tests/webhook-responder
 	@tests/integ/run.sh
 
+# scepd and scepctl built like the unit-asan tests, for integ-asan.
+build/asan/bin/%: build/asan/obj/src/%.o build/asan/libscepd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
+
+integ-asan: build/asan/bin/scepd build/asan/bin/scepctl build/tests/sceptest \
+	    build/tests/webhook-responder
+	@SCEPD_BIN=$(CURDIR)/build/asan/bin/scepd \
+	SCEPCTL_BIN=$(CURDIR)/build/asan/bin/scepctl tests/integ/run.sh --asan
+
 check: check-deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-asan
 	@$(MAKE) --no-print-directory integ
 
-.PHONY: unit unit-asan valgrind integ check
+.PHONY: unit unit-asan valgrind integ integ-asan check
 
-bench: all
+build/tests/verify-cost: tests/bench/verify_cost.c build/unit/libscepd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: all build/tests/sceptest build/tests/verify-cost
 	@tests/bench/enroll-bench.sh
+	@build/tests/verify-cost
+	@tests/bench/challenge-storm.sh
 
 .PHONY: bench
+include tests/fuzz/fuzz.mk
+include tests/netload/netload.mk

@@ -109,6 +109,7 @@ st_usage(FILE *f)
 "  --csr FILE            send this PEM CSR as it is\n"
 "  --corrupt-signature   flip a byte of the SignerInfo signature\n"
 "  --signed-content FILE sign these bytes instead of the envelope\n"
+"  --source ADDR         send from this local address (127.0.0.2)\n"
 "  --method M            post (default) or get\n"
 "  --out FILE            getca: the certificates; enroll: the issued\n"
 "                        certificate (or CRL) on SUCCESS\n"
@@ -120,7 +121,7 @@ st_usage(FILE *f)
 "is RSA: with an EC request key and no --signer-key, an ephemeral\n"
 "RSA-2048 key signs.\n"
 "Output: http=, status=, failInfo=, failInfoText=, txid=, cipher=,\n"
-"serial= (error= when HTTP is not 200).\n"
+"serial= (error= and retry_after= when HTTP is not 200).\n"
 "Exit: 0 SUCCESS, 2 FAILURE, 3 PENDING, 1 any other outcome.\n", f);
 }
 
@@ -164,7 +165,7 @@ st_opts_parse(int argc, char *argv[], struct st_opts *o)
 		OPT_NONCE_LEN, OPT_OMIT, OPT_SIGNER_CERT, OPT_SIGNER_KEY,
 		OPT_SERIAL, OPT_RECIPIENT, OPT_CSR, OPT_CORRUPT, OPT_METHOD,
 		OPT_OUT, OPT_SAVE_REQUEST, OPT_SAVE_RESPONSE, OPT_SEND_FILE,
-		OPT_SIGNED_CONTENT,
+		OPT_SIGNED_CONTENT, OPT_SOURCE,
 	};
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
@@ -196,6 +197,7 @@ st_opts_parse(int argc, char *argv[], struct st_opts *o)
 		{ "send-file", required_argument, NULL, OPT_SEND_FILE },
 		{ "signed-content", required_argument, NULL,
 		    OPT_SIGNED_CONTENT },
+		{ "source", required_argument, NULL, OPT_SOURCE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -339,6 +341,9 @@ st_opts_parse(int argc, char *argv[], struct st_opts *o)
 		case OPT_SIGNED_CONTENT:
 			o->signed_content = optarg;
 			break;
+		case OPT_SOURCE:
+			st_http_source = optarg;
+			break;
 		case 'v':
 			st_verbose = 1;
 			break;
@@ -365,7 +370,7 @@ st_opts_parse(int argc, char *argv[], struct st_opts *o)
 static int
 st_cmd_caps(const struct st_opts *o)
 {
-	struct st_http_resp	 r = { 0, NULL, NULL, 0 };
+	struct st_http_resp	 r = { 0, 0, NULL, NULL, 0 };
 	char			*u = NULL;
 	int			 rc = -1;
 
@@ -582,6 +587,8 @@ st_enroll_print_http(const struct st_http_resp *r)
 		putchar(r->body[i] < 0x20 || r->body[i] == 0x7f ? '?' :
 		    r->body[i]);
 	putchar('\n');
+	if (r->retry_after > 0)
+		printf("retry_after=%ld\n", r->retry_after);
 }
 
 static int

@@ -83,8 +83,10 @@ int		 st_legacy_load(void);
 void		 st_legacy_unload(void);
 
 /* st_http.c */
+extern const char	*st_http_source;	/* --source: local address */
 struct st_http_resp {
 	long		 status;	/* HTTP status code */
+	long		 retry_after;	/* Retry-After seconds, 0: none */
 	char		*ctype;		/* Content-Type, "" when absent */
 	unsigned char	*body;		/* NUL-terminated for convenience */
 	size_t		 len;

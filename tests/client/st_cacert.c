@@ -52,7 +52,7 @@ st_cacert_from_pkcs7(const unsigned char *der, size_t len,
 int
 st_cacert_fetch(const char *url, STACK_OF(X509) **out)
 {
-	struct st_http_resp	 r = { 0, NULL, NULL, 0 };
+	struct st_http_resp	 r = { 0, 0, NULL, NULL, 0 };
 	STACK_OF(X509)		*certs = NULL;
 	X509			*x = NULL;
 	const unsigned char	*p;

@@ -68,6 +68,8 @@ st_http_url(const char *base, const char *op, const unsigned char *msg,
 	return url;
 }
 
+const char	*st_http_source;
+
 static size_t
 st_http_collect(char *data, size_t size, size_t n, void *arg)
 {
@@ -96,6 +98,7 @@ st_http_request(const char *url, const char *ctype, const unsigned char *body,
 	CURL			*c = NULL;
 	struct curl_slist	*hdrs = NULL;
 	struct st_http_body	 b = { NULL, 0, 0 };
+	struct curl_header	*h;
 	char			*ct = NULL, hdr[256];
 	CURLcode		 cc;
 	int			 rc = -1;
@@ -110,7 +113,9 @@ st_http_request(const char *url, const char *ctype, const unsigned char *body,
 	    st_http_collect) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT, ST_HTTP_TIMEOUT) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK) {
+	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    (st_http_source != NULL && curl_easy_setopt(c, CURLOPT_INTERFACE,
+	    st_http_source) != CURLE_OK)) {
 		st_warnx("%s: cannot set up libcurl", __func__);
 		goto out;
 	}
@@ -149,6 +154,9 @@ st_http_request(const char *url, const char *ctype, const unsigned char *body,
 		st_warnx("%s: curl_easy_getinfo failed", __func__);
 		goto out;
 	}
+	if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1,
+	    &h) == CURLHE_OK)
+		r->retry_after = strtol(h->value, NULL, 10);
 	if ((r->ctype = strdup(ct != NULL ? ct : "")) == NULL) {
 		st_warnx("%s: out of memory", __func__);
 		goto out;

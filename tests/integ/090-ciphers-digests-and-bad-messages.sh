@@ -45,8 +45,11 @@ openssl x509 -in "$WORK/san.pem" -noout -ext basicConstraints |
 # Refusals, each a signed CertRep FAILURE with the right failInfo.
 sceptest wrong-recipient --recipient ca && fail "envelope to the CA accepted"
 expect wrong-recipient failInfo=badMessageCheck
+# A signature that does not verify binds nobody: HTTP 400, no key used.
 sceptest badsig --corrupt-signature && fail "bad signature accepted"
-expect badsig failInfo=badMessageCheck
+expect badsig http=400
+grep -q 'error=txid=.*: the message signature does not verify' "$WORK/badsig.out" ||
+    fail "badsig: the 400 does not say why"
 SCEPTEST_CHALLENGE= sceptest nochallenge && fail "no challenge accepted"
 expect nochallenge failInfo=badRequest
 expect nochallenge 'failInfoText=the request has no challenge password'

@@ -23,3 +23,8 @@ verify_cert "$WORK/after/c.pem"
 scepclient_enroll after2 "$CHALLENGE" || fail "second enrollment after"
 [ "$(sqlite3 "$CA/scepd.db" "select count(*) from transactions where state = 'processing'")" -eq 0 ] ||
     fail "a transaction was left processing"
+# The outage is logged with its cause, not with OpenSSL's engine probes.
+grep -q 'engines-3\|rdrand' "$SCEPD_LOG" &&
+    fail "the log blames a missing OpenSSL engine for the outage"
+grep -q 'cannot load PKCS#11 module .*PKCS#11 module' "$SCEPD_LOG" ||
+    fail "the module failure is not logged with its PKCS#11 reason"

@@ -29,6 +29,10 @@ expect_refusal "$CA/syntax.conf" 'syntax.conf:[0-9]*: syntax error'
 sed 's/ca_key = "pkcs11:[^"]*"/ca_key = "pkcs11:object=nope"/' \
     "$CA/scepd.conf" >"$CA/nokey.conf"
 expect_refusal "$CA/nokey.conf" 'CA private key (object=nope) not found'
+# A key named by CKA_ID alone is named by its id.
+sed 's/ca_key = "pkcs11:[^"]*"/ca_key = "pkcs11:id=%de%ad"/' \
+    "$CA/scepd.conf" >"$CA/noid.conf"
+expect_refusal "$CA/noid.conf" 'CA private key (id=%de%ad) not found'
 
 sed 's/ca_key = "pkcs11:[^"]*"/ca_key = "not-a-uri"/' \
     "$CA/scepd.conf" >"$CA/baduri.conf"

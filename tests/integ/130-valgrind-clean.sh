@@ -2,6 +2,7 @@
 # and its recovery, and a clean stop, without memory errors or leaks.
 . "$(dirname "$0")/common.sh"
 command -v valgrind >/dev/null || skip "valgrind is not installed"
+[ -z "${SCEPD_SANITIZED:-}" ] || skip "valgrind does not run a sanitizer build"
 init_ca
 VG_LOG="$WORK/valgrind.log"
 SCEPD_WRAP="valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \

@@ -4,8 +4,9 @@
 set -eu
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-SCEPD="$TOP/bin/scepd"
-SCEPCTL="$TOP/bin/scepctl"
+# make integ-asan points these at the ASan+UBSan build.
+SCEPD=${SCEPD_BIN:-$TOP/bin/scepd}
+SCEPCTL=${SCEPCTL_BIN:-$TOP/bin/scepctl}
 SCEPTEST="$TOP/build/tests/sceptest"
 SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
 SPY_MODULE=/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so

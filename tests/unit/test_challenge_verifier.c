@@ -33,6 +33,63 @@ teardown(void **state)
 	return 0;
 }
 
+static int
+verify(struct challenge_verifier *cv, const char *candidate, size_t len)
+{
+	return challenge_verifier_check(cv, candidate, len, NULL, NULL);
+}
+
+/*
+ * The gate bounds scrypt runs, not checks: a full gate turns a
+ * candidate needing scrypt away at once, while a known-good one still
+ * passes on its HMAC.
+ */
+static void
+test_verifier_full_gate_turns_away_only_what_needs_scrypt(void **state)
+{
+	struct challenge_verifier	*cv = challenge_verifier_new(*state);
+	struct challenge_gate		*open = challenge_gate_new(1);
+	struct challenge_gate		*shut = challenge_gate_new(0);
+
+	assert_non_null(cv);
+	assert_int_equal(challenge_verifier_check(cv, "right one", 9, shut,
+	    "a"), CHALLENGE_VERIFY_BUSY);
+	assert_int_equal(challenge_verifier_check(cv, "right one", 9, open,
+	    "a"), 0);
+	/* The gate's place was given back. */
+	assert_int_equal(challenge_verifier_check(cv, "wrong", 5, open, "a"),
+	    -1);
+	assert_int_equal(challenge_verifier_check(cv, "wrong", 5, shut, "a"),
+	    CHALLENGE_VERIFY_BUSY);
+	assert_int_equal(challenge_verifier_check(cv, "right one", 9, shut,
+	    "a"), 0);
+	challenge_gate_free(open);
+	challenge_gate_free(shut);
+	challenge_verifier_free(cv);
+}
+
+/* One place per address, max places in all, each given back. */
+static void
+test_gate_gives_each_address_one_place(void **state)
+{
+	struct challenge_gate	*g = challenge_gate_new(2);
+	int			 a, b;
+
+	(void)state;
+	assert_non_null(g);
+	assert_true((a = challenge_gate_enter(g, "192.0.2.1")) >= 0);
+	assert_int_equal(challenge_gate_enter(g, "192.0.2.1"), -1);
+	assert_true((b = challenge_gate_enter(g, "192.0.2.2")) >= 0);
+	assert_int_not_equal(a, b);
+	assert_int_equal(challenge_gate_enter(g, "192.0.2.3"), -1);
+	challenge_gate_leave(g, a);
+	assert_int_equal(challenge_gate_enter(g, "192.0.2.3"), a);
+	assert_int_equal(challenge_gate_enter(g, "192.0.2.1"), -1);
+	challenge_gate_leave(g, b);
+	assert_int_equal(challenge_gate_enter(g, "192.0.2.1"), b);
+	challenge_gate_free(g);
+}
+
 static void
 test_verifier_accepts_the_challenge_again_and_again(void **state)
 {
@@ -41,7 +98,7 @@ test_verifier_accepts_the_challenge_again_and_again(void **state)
 
 	assert_non_null(cv);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(challenge_verifier_check(cv, "right one", 9),
+		assert_int_equal(verify(cv, "right one", 9),
 		    0);
 	challenge_verifier_free(cv);
 }
@@ -52,12 +109,12 @@ test_verifier_refuses_wrong_candidates_after_a_match(void **state)
 	struct challenge_verifier	*cv = challenge_verifier_new(*state);
 
 	assert_non_null(cv);
-	assert_int_equal(challenge_verifier_check(cv, "right one", 9), 0);
-	assert_int_equal(challenge_verifier_check(cv, "right onE", 9), -1);
-	assert_int_equal(challenge_verifier_check(cv, "right on", 8), -1);
-	assert_int_equal(challenge_verifier_check(cv, "right one!", 10), -1);
-	assert_int_equal(challenge_verifier_check(cv, "", 0), -1);
-	assert_int_equal(challenge_verifier_check(cv, "right one", 9), 0);
+	assert_int_equal(verify(cv, "right one", 9), 0);
+	assert_int_equal(verify(cv, "right onE", 9), -1);
+	assert_int_equal(verify(cv, "right on", 8), -1);
+	assert_int_equal(verify(cv, "right one!", 10), -1);
+	assert_int_equal(verify(cv, "", 0), -1);
+	assert_int_equal(verify(cv, "right one", 9), 0);
 	challenge_verifier_free(cv);
 }
 
@@ -67,9 +124,9 @@ test_verifier_refuses_wrong_candidates_before_any_match(void **state)
 	struct challenge_verifier	*cv = challenge_verifier_new(*state);
 
 	assert_non_null(cv);
-	assert_int_equal(challenge_verifier_check(cv, "wrong", 5), -1);
-	assert_int_equal(challenge_verifier_check(cv, "wrong", 5), -1);
-	assert_int_equal(challenge_verifier_check(cv, "right one", 9), 0);
+	assert_int_equal(verify(cv, "wrong", 5), -1);
+	assert_int_equal(verify(cv, "wrong", 5), -1);
+	assert_int_equal(verify(cv, "right one", 9), 0);
 	challenge_verifier_free(cv);
 }
 
@@ -80,9 +137,9 @@ test_verifier_compares_the_whole_length(void **state)
 
 	assert_non_null(cv);
 	/* The candidate's length counts, not a NUL inside it. */
-	assert_int_equal(challenge_verifier_check(cv, "right one\0x", 11), -1);
-	assert_int_equal(challenge_verifier_check(cv, "right one", 9), 0);
-	assert_int_equal(challenge_verifier_check(cv, "right one\0x", 11), -1);
+	assert_int_equal(verify(cv, "right one\0x", 11), -1);
+	assert_int_equal(verify(cv, "right one", 9), 0);
+	assert_int_equal(verify(cv, "right one\0x", 11), -1);
 	challenge_verifier_free(cv);
 }
 
@@ -105,6 +162,9 @@ main(void)
 		cmocka_unit_test(
 		    test_verifier_refuses_wrong_candidates_before_any_match),
 		cmocka_unit_test(test_verifier_compares_the_whole_length),
+		cmocka_unit_test(
+		    test_verifier_full_gate_turns_away_only_what_needs_scrypt),
+		cmocka_unit_test(test_gate_gives_each_address_one_place),
 		cmocka_unit_test(test_verifier_refuses_a_malformed_hash),
 	};
 

@@ -527,6 +527,54 @@ test_config_refuses_an_empty_string(void **state)
 }
 
 static void
+test_config_reads_limits_and_defaults_them(void **state)
+{
+	static const char *const edits[] = {
+		"11+limits = { challenge_hashes = 3; client_failures = 7; "
+		    "failure_window = 120; malformed_events = 0; };",
+		NULL,
+	};
+	struct scepd_config	*cfg;
+	char			*path;
+
+	(void)state;
+	cfg = load_edits(NULL, &path);
+	assert_int_equal(cfg->limits.challenge_hashes,
+	    CONFIG_DEFAULT_CHALLENGE_HASHES);
+	assert_int_equal(cfg->limits.client_failures,
+	    CONFIG_DEFAULT_CLIENT_FAILURES);
+	assert_int_equal(cfg->limits.failure_window,
+	    CONFIG_DEFAULT_FAILURE_WINDOW);
+	assert_int_equal(cfg->limits.malformed_events,
+	    CONFIG_DEFAULT_MALFORMED_EVENTS);
+	drop(cfg, path);
+	cfg = load_edits(edits, &path);
+	assert_int_equal(cfg->limits.challenge_hashes, 3);
+	assert_int_equal(cfg->limits.client_failures, 7);
+	assert_int_equal(cfg->limits.failure_window, 120);
+	assert_int_equal(cfg->limits.malformed_events, 0);
+	drop(cfg, path);
+}
+
+static void
+test_config_refuses_limits_out_of_range(void **state)
+{
+	static const char *const zero[] = {
+		"11+limits = { challenge_hashes = 0; };",
+		NULL,
+	};
+	static const char *const unknown[] = {
+		"11+limits = { scrypt_threads = 2; };",
+		NULL,
+	};
+
+	(void)state;
+	expect_error(zero, 12, "limits.challenge_hashes must be between 1 "
+	    "and 64");
+	expect_error(unknown, 12, "scrypt_threads");
+}
+
+static void
 test_config_refuses_workers_out_of_range(void **state)
 {
 	static const char *const zero[] = {
@@ -828,6 +876,8 @@ main(void)
 		T(test_config_refuses_an_optional_group_of_wrong_type),
 		T(test_config_refuses_a_listen_address_that_is_not_addr_port),
 		T(test_config_refuses_an_empty_string),
+		T(test_config_reads_limits_and_defaults_them),
+		T(test_config_refuses_limits_out_of_range),
 		T(test_config_refuses_workers_out_of_range),
 		T(test_config_refuses_max_body_out_of_range),
 		T(test_config_refuses_lock_timeout_out_of_range),

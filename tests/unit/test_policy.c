@@ -421,6 +421,44 @@ test_policy_reports_the_challenge_a_rule_requires(void **state)
 	policy_free(pol);
 }
 
+/*
+ * Matching and deciding are two steps: the caller checks the matched
+ * rule's challenge between them, and a rule with fall_through lets a
+ * request whose challenge failed be matched again from the next rule.
+ */
+static void
+test_policy_match_resumes_after_a_fall_through_rule(void **state)
+{
+	struct policy		*pol;
+	struct policy_decision	 d;
+	struct req		 r;
+	struct fake_view	 fv = { 0, 0, NULL };
+	struct policy_view	 view = { fake_active_count, &fv };
+
+	(void)state;
+	pol = load_ok(CHALLENGES PROFILES "rules = ( { name = \"otp\"; "
+	    "challenge = \"otp\"; fall_through = true; action = \"issue\"; "
+	    "max_active = 1; }, { name = \"rest\"; challenge = \"none\"; "
+	    "action = \"pending\"; } );\n");
+	req_init(&r, "CN=x", POLICY_KEY_RSA, 2048);
+	policy_match(pol, &r.q, 0, &d, NULL, 0);
+	assert_string_equal(d.rule->name, "otp");
+	assert_true(d.rule->fall_through);
+	/* Matching alone says nothing about the limit. */
+	assert_int_equal(fv.calls, 0);
+	policy_match(pol, &r.q, 1, &d, NULL, 0);
+	assert_string_equal(d.rule->name, "rest");
+	assert_false(d.rule->fall_through);
+	assert_int_equal(policy_decide(&view, &d), 0);
+	assert_int_equal(d.action, POLICY_PENDING);
+	policy_match(pol, &r.q, 2, &d, NULL, 0);
+	assert_null(d.rule);
+	assert_int_equal(policy_decide(&view, &d), 0);
+	assert_int_equal(d.action, POLICY_REJECT);
+	assert_string_equal(d.reason, "no rule matches");
+	policy_free(pol);
+}
+
 static void
 test_policy_limits_active_certificates_per_subject(void **state)
 {
@@ -525,6 +563,12 @@ test_policy_refuses_malformed_files(void **state)
 	    "a reject rule takes no profile");
 	expect_refused(PROFILES "rules = (\n{ name = \"bad name\"; challenge "
 	    "= \"none\"; action = \"issue\"; } );\n", 3, "may only hold");
+	expect_refused(PROFILES "rules = (\n{ name = \"x\"; challenge = "
+	    "\"none\";\nfall_through = true; action = \"issue\"; } );\n", 4,
+	    "fall_through needs a challenge");
+	expect_refused(PROFILES "rules = (\n{ name = \"x\"; challenge = "
+	    "\"none\";\nfall_through = 1; action = \"issue\"; } );\n", 4,
+	    "must be true or false");
 	expect_refused(PROFILES "rules = (\n{ name = \"x\"; min_rsa_bits = "
 	    "512; challenge = \"none\"; action = \"issue\"; } );\n", 3,
 	    "between 1024 and 16384");
@@ -692,6 +736,8 @@ main(void)
 		cmocka_unit_test(test_policy_first_matching_rule_wins),
 		cmocka_unit_test(
 		    test_policy_reports_the_challenge_a_rule_requires),
+		cmocka_unit_test(
+		    test_policy_match_resumes_after_a_fall_through_rule),
 		cmocka_unit_test(
 		    test_policy_limits_active_certificates_per_subject),
 		cmocka_unit_test(

@@ -65,7 +65,7 @@ static struct store_txn
 txn(const char *txid, const char *pubkey)
 {
 	struct store_txn	t = { txid, "enroll", pubkey, "signer",
-				    "CN=x", "127.0.0.1" };
+				    "CN=x", "127.0.0.1", NULL };
 
 	return t;
 }
@@ -132,7 +132,7 @@ issue(struct store *st, const char *txid, const char *pubkey,
 	e.serial = serial;
 	assert_int_equal(begin(st, &t), STORE_BEGIN_NEW);
 	assert_int_equal(reserve(st, serial, txid), 0);
-	assert_int_equal(store_txn_finish(st, txid, "enroll",
+	assert_int_equal(store_txn_finish(st, txid, "enroll", NULL,
 	    STORE_TXN_ISSUED, &c, &e), 0);
 }
 
@@ -263,6 +263,18 @@ test_store_begin_while_processing_is_busy(void **state)
 	assert_int_equal(begin(f->st, &t), STORE_BEGIN_BUSY);
 }
 
+/* Makes txid's lease run out, as if its process had died long ago. */
+static void
+age(struct fixture *f, const char *txid)
+{
+	char	sql[256];
+
+	snprintf(sql, sizeof(sql), "UPDATE transactions SET updated_at = %lld "
+	    "WHERE txid = '%s'", (long long)time(NULL) -
+	    STORE_STALE_SECONDS - 5, txid);
+	exec_sql(f->path, sql);
+}
+
 /* A transaction left processing too long was abandoned: start again. */
 static void
 test_store_begin_takes_over_a_stale_transaction(void **state)
@@ -278,6 +290,44 @@ test_store_begin_takes_over_a_stale_transaction(void **state)
 	exec_sql(f->path, sql);
 	assert_int_equal(begin(f->st, &t), STORE_BEGIN_NEW);
 	assert_int_equal(begin(f->st, &t), STORE_BEGIN_BUSY);
+}
+
+/*
+ * A request that outlived its lease lost the transaction to a
+ * retransmission: it can no longer finish (or hold) it, so one
+ * transactionID never gets two certificates.
+ */
+static void
+test_store_taken_over_transaction_cannot_be_finished_by_the_loser(
+    void **state)
+{
+	struct fixture		*f = *state;
+	struct store_txn	 t = txn("t-lease", "ab");
+	struct store_row	 first, second;
+	struct store_cert	 c1 = cert("1b01", "CN=x", 9000);
+	struct store_cert	 c2 = cert("1b02", "CN=x", 9000);
+	struct store_event	 e = event("t-lease", "issued");
+
+	assert_int_equal(begin_row(f->st, &t, &first), STORE_BEGIN_NEW);
+	assert_non_null(first.claim);
+	assert_int_equal(reserve(f->st, "1b01", "t-lease"), 0);
+	age(f, "t-lease");
+	assert_int_equal(begin_row(f->st, &t, &second), STORE_BEGIN_NEW);
+	assert_non_null(second.claim);
+	assert_string_not_equal(first.claim, second.claim);
+	assert_int_equal(reserve(f->st, "1b02", "t-lease"), 0);
+	/* The loser, waking up late, is refused and records nothing. */
+	assert_int_equal(store_txn_finish(f->st, "t-lease", "enroll",
+	    first.claim, STORE_TXN_ISSUED, &c1, &e), -1);
+	assert_int_equal(store_txn_finish(f->st, "t-lease", "enroll",
+	    second.claim, STORE_TXN_ISSUED, &c2, &e), 0);
+	assert_int_equal(store_cert_issued(f->st, "1b01"), 1);
+	assert_int_equal(store_cert_issued(f->st, "1b02"), 0);
+	/* Finished: the claim is spent. */
+	assert_int_equal(store_txn_finish(f->st, "t-lease", "enroll",
+	    second.claim, STORE_TXN_FAILED, NULL, &e), -1);
+	store_row_clear(&first);
+	store_row_clear(&second);
 }
 
 static void
@@ -330,7 +380,7 @@ test_store_begin_after_rejection_is_new(void **state)
 	struct store_event	 e = event("t-rej", "rejected");
 
 	assert_int_equal(begin(f->st, &t), STORE_BEGIN_NEW);
-	assert_int_equal(store_txn_finish(f->st, "t-rej", "enroll",
+	assert_int_equal(store_txn_finish(f->st, "t-rej", "enroll", NULL,
 	    STORE_TXN_REJECTED, NULL, &e), 0);
 	assert_int_equal(state_of(f->st, "t-rej"), STORE_TXN_REJECTED);
 	assert_int_equal(begin(f->st, &t), STORE_BEGIN_NEW);
@@ -345,7 +395,7 @@ test_store_begin_after_failure_is_new(void **state)
 	struct store_event	 e = event("t-fail", "failed");
 
 	assert_int_equal(begin(f->st, &t), STORE_BEGIN_NEW);
-	assert_int_equal(store_txn_finish(f->st, "t-fail", "enroll",
+	assert_int_equal(store_txn_finish(f->st, "t-fail", "enroll", NULL,
 	    STORE_TXN_FAILED, NULL, &e), 0);
 	assert_int_equal(begin(f->st, &t), STORE_BEGIN_NEW);
 }
@@ -361,7 +411,7 @@ test_store_begin_after_rejection_takes_the_new_key(void **state)
 	struct store_row	 row;
 
 	assert_int_equal(begin(f->st, &t), STORE_BEGIN_NEW);
-	assert_int_equal(store_txn_finish(f->st, "t-rekey", "enroll",
+	assert_int_equal(store_txn_finish(f->st, "t-rekey", "enroll", NULL,
 	    STORE_TXN_REJECTED, NULL, &e), 0);
 	assert_int_equal(begin(f->st, &t2), STORE_BEGIN_NEW);
 	assert_int_equal(store_txn_lookup(f->st, "t-rekey", &row), 0);
@@ -411,7 +461,7 @@ test_store_finish_refuses_an_unreserved_serial(void **state)
 	struct store_event	 e = event("t-unres", "issued");
 
 	assert_int_equal(begin(f->st, &t), STORE_BEGIN_NEW);
-	assert_int_equal(store_txn_finish(f->st, "t-unres", "enroll",
+	assert_int_equal(store_txn_finish(f->st, "t-unres", "enroll", NULL,
 	    STORE_TXN_ISSUED, &c, &e), -1);
 	/* Nothing half-written: still processing, no event, no cert. */
 	assert_int_equal(state_of(f->st, "t-unres"), STORE_TXN_PROCESSING);
@@ -435,7 +485,7 @@ test_store_finish_refuses_a_serial_reserved_for_another_txid(void **state)
 	assert_int_equal(begin(f->st, &t), STORE_BEGIN_NEW);
 	assert_int_equal(reserve(f->st, "0c02", "someone-else"),
 	    0);
-	assert_int_equal(store_txn_finish(f->st, "t-steal", "enroll",
+	assert_int_equal(store_txn_finish(f->st, "t-steal", "enroll", NULL,
 	    STORE_TXN_ISSUED, &c, &e), -1);
 	assert_int_equal(state_of(f->st, "t-steal"), STORE_TXN_PROCESSING);
 	assert_int_equal(store_cert_issued(f->st, "0c02"), 1);
@@ -456,7 +506,7 @@ test_store_finish_of_an_unknown_transaction_writes_nothing(void **state)
 	struct store_event	 e = event("t-ghost", "issued");
 
 	assert_int_equal(reserve(f->st, "0c03", "t-ghost"), 0);
-	assert_int_equal(store_txn_finish(f->st, "t-ghost", "enroll",
+	assert_int_equal(store_txn_finish(f->st, "t-ghost", "enroll", NULL,
 	    STORE_TXN_ISSUED, &c, &e), -1);
 	assert_int_equal(store_cert_issued(f->st, "0c03"), 1);
 	assert_int_equal(query_int(f->path, "SELECT count(*) FROM "
@@ -477,18 +527,28 @@ test_store_finish_records_its_event(void **state)
 }
 
 static void
-test_store_recover_fails_and_counts_processing_ones(void **state)
+test_store_recover_fails_only_stale_processing_ones(void **state)
 {
 	struct fixture		*f = *state;
 	struct store_txn	 a = txn("t-int-a", "01"), b = txn("t-int-b",
 				    "02");
 
+	struct store_txn	 c = txn("t-int-c", "04");
+	char			 sql[256];
+
 	issue(f->st, "t-done", "03", "0e10", "CN=x", 2000);
 	assert_int_equal(begin(f->st, &a), STORE_BEGIN_NEW);
 	assert_int_equal(begin(f->st, &b), STORE_BEGIN_NEW);
+	assert_int_equal(begin(f->st, &c), STORE_BEGIN_NEW);
+	snprintf(sql, sizeof(sql), "UPDATE transactions SET updated_at = %lld "
+	    "WHERE txid IN ('t-int-a', 't-int-b')", (long long)time(NULL) -
+	    STORE_STALE_SECONDS - 5);
+	exec_sql(f->path, sql);
 	assert_int_equal(store_recover(f->st), 2);
 	assert_int_equal(state_of(f->st, "t-int-a"), STORE_TXN_FAILED);
 	assert_int_equal(state_of(f->st, "t-int-b"), STORE_TXN_FAILED);
+	/* Fresh: maybe another process's, at work right now. */
+	assert_int_equal(state_of(f->st, "t-int-c"), STORE_TXN_PROCESSING);
 	assert_int_equal(state_of(f->st, "t-done"), STORE_TXN_ISSUED);
 }
 
@@ -500,6 +560,7 @@ test_store_recover_with_nothing_to_do_returns_0(void **state)
 
 	assert_int_equal(store_recover(f->st), 0);
 	assert_int_equal(begin(f->st, &a), STORE_BEGIN_NEW);
+	age(f, "t-once");
 	assert_int_equal(store_recover(f->st), 1);
 	assert_int_equal(store_recover(f->st), 0);
 }
@@ -511,6 +572,7 @@ test_store_recovered_transaction_can_start_again(void **state)
 	struct store_txn	 a = txn("t-again", "01");
 
 	assert_int_equal(begin(f->st, &a), STORE_BEGIN_NEW);
+	age(f, "t-again");
 	assert_int_equal(store_recover(f->st), 1);
 	assert_int_equal(begin(f->st, &a), STORE_BEGIN_NEW);
 }
@@ -750,7 +812,7 @@ test_store_limit_counts_reservations_in_flight(void **state)
 	assert_int_equal(store_active_count(f->st, "CN=limited", NULL, "t-l1",
 	    5000), 0);
 	/* A transaction that failed frees its place (not its serial). */
-	assert_int_equal(store_txn_finish(f->st, "t-l1", "enroll",
+	assert_int_equal(store_txn_finish(f->st, "t-l1", "enroll", NULL,
 	    STORE_TXN_FAILED, NULL, &e), 0);
 	assert_int_equal(store_serial_reserve(f->st, "1a01", "t-l2", &lim,
 	    &active), 1);
@@ -1096,6 +1158,8 @@ main(void)
 		T(test_store_begin_of_a_new_txid_is_new),
 		T(test_store_begin_while_processing_is_busy),
 		T(test_store_begin_takes_over_a_stale_transaction),
+		T(
+		    test_store_taken_over_transaction_cannot_be_finished_by_the_loser),
 		T(test_store_begin_after_issuance_returns_the_same_certificate),
 		T(test_store_begin_with_another_key_keeps_the_issued_key),
 		T(test_store_begin_after_rejection_is_new),
@@ -1108,7 +1172,7 @@ main(void)
 		T(test_store_finish_refuses_a_serial_reserved_for_another_txid),
 		T(test_store_finish_of_an_unknown_transaction_writes_nothing),
 		T(test_store_finish_records_its_event),
-		T(test_store_recover_fails_and_counts_processing_ones),
+		T(test_store_recover_fails_only_stale_processing_ones),
 		T(test_store_recover_with_nothing_to_do_returns_0),
 		T(test_store_recovered_transaction_can_start_again),
 		T(test_store_event_add_stores_every_field),
