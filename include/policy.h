@@ -83,6 +83,10 @@ struct policy_rule {
 	char				*subject_text;
 	char				**san_dns;	/* fnmatch patterns */
 	size_t				 n_san_dns;
+	char				**san_email;	/* fnmatch patterns */
+	size_t				 n_san_email;
+	char				**san_uri;	/* fnmatch patterns */
+	size_t				 n_san_uri;
 	struct policy_cidr		*san_ip;
 	size_t				 n_san_ip;
 	unsigned			 key_types;	/* 0: any */
@@ -117,6 +121,10 @@ struct policy_request {
 	const char			*subject;	/* RFC 2253 */
 	char				**san_dns;
 	size_t				 n_san_dns;
+	char				**san_email;
+	size_t				 n_san_email;
+	char				**san_uri;
+	size_t				 n_san_uri;
 	struct policy_addr		*san_ip;
 	size_t				 n_san_ip;
 	unsigned			 key_type;	/* POLICY_KEY_* */
@@ -184,8 +192,10 @@ const char	*policy_action_name(enum policy_action action);
 const char	*policy_challenge_kind_name(enum policy_challenge_kind kind);
 
 /*
- * Fills req from a CSR and its RFC 2253 subject (borrowed).  The names
- * are owned by req.  -1 (logged) if out of memory or key unsupported.
+ * Fills req from a CSR and its RFC 2253 subject (borrowed): every
+ * subjectAltName of a kind a certificate can carry (DNS, IP, email,
+ * URI), so that the policy judges what issuance copies.  The names are
+ * owned by req.  -1 (logged) if out of memory or key unsupported.
  */
 int		 policy_request_from_csr(struct policy_request *req,
 		    const X509_REQ *csr, const char *subject);

@@ -60,25 +60,28 @@ policy_trace(char *trace, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Every DNS name must match one of the patterns, and there must be one. */
+/*
+ * Every name of a kind (DNS, email, URI) must match one of the rule's
+ * patterns, and there must be one.
+ */
 static int
-policy_dns_ok(const struct policy_rule *r, const struct policy_request *q,
-    char *why, size_t whylen)
+policy_names_ok(char *const *patterns, size_t n_patterns,
+    char *const *names, size_t n_names, const char *kind, char *why,
+    size_t whylen)
 {
 	size_t	i, j;
 
-	if (q->n_san_dns == 0) {
-		snprintf(why, whylen, "no DNS subjectAltName");
+	if (n_names == 0) {
+		snprintf(why, whylen, "no %s subjectAltName", kind);
 		return 0;
 	}
-	for (i = 0; i < q->n_san_dns; i++) {
-		for (j = 0; j < r->n_san_dns; j++)
-			if (fnmatch(r->san_dns[j], q->san_dns[i],
-			    FNM_CASEFOLD) == 0)
+	for (i = 0; i < n_names; i++) {
+		for (j = 0; j < n_patterns; j++)
+			if (fnmatch(patterns[j], names[i], FNM_CASEFOLD) == 0)
 				break;
-		if (j == r->n_san_dns) {
-			snprintf(why, whylen, "DNS name %s is not allowed",
-			    q->san_dns[i]);
+		if (j == n_patterns) {
+			snprintf(why, whylen, "%s name %s is not allowed", kind,
+			    names[i]);
 			return 0;
 		}
 	}
@@ -150,7 +153,15 @@ policy_rule_matches(const struct policy_rule *r,
 		    q->subject, r->subject_text);
 		return 0;
 	}
-	if (r->n_san_dns > 0 && !policy_dns_ok(r, q, why, whylen))
+	if (r->n_san_dns > 0 && !policy_names_ok(r->san_dns, r->n_san_dns,
+	    q->san_dns, q->n_san_dns, "DNS", why, whylen))
+		return 0;
+	if (r->n_san_email > 0 && !policy_names_ok(r->san_email,
+	    r->n_san_email, q->san_email, q->n_san_email, "email", why,
+	    whylen))
+		return 0;
+	if (r->n_san_uri > 0 && !policy_names_ok(r->san_uri, r->n_san_uri,
+	    q->san_uri, q->n_san_uri, "URI", why, whylen))
 		return 0;
 	if (r->n_san_ip > 0 && !policy_ip_ok(r, q, why, whylen))
 		return 0;

@@ -521,6 +521,10 @@ policy_load_match(struct cfgutil *cx, config_setting_t *g,
 	}
 	if (policy_strings(cx, g, "san_dns", "san_dns", 0, &r->san_dns,
 	    &r->n_san_dns) == -1 ||
+	    policy_strings(cx, g, "san_email", "san_email", 0, &r->san_email,
+	    &r->n_san_email) == -1 ||
+	    policy_strings(cx, g, "san_uri", "san_uri", 0, &r->san_uri,
+	    &r->n_san_uri) == -1 ||
 	    policy_load_cidrs(cx, g, "san_ip", &r->san_ip, &r->n_san_ip) == -1 ||
 	    policy_load_cidrs(cx, g, "client", &r->clients,
 	    &r->n_clients) == -1 ||
@@ -615,7 +619,7 @@ policy_load_rule(struct cfgutil *cx, config_setting_t *g,
     struct policy_rule *r, const struct policy *pol, size_t index)
 {
 	static const char *const names[] = { "name", "subject", "san_dns",
-	    "san_ip", "key_types", "min_rsa_bits", "min_ec_bits", "request",
+	    "san_email", "san_uri", "san_ip", "key_types", "min_rsa_bits", "min_ec_bits", "request",
 	    "client", "challenge", "action", "profile", "reason",
 	    "max_active", "fall_through", NULL };
 	char	 where[POLICY_NAME_MAX + 16];
@@ -750,6 +754,8 @@ policy_free(struct policy *pol)
 			regfree(&r->subject);
 		free(r->subject_text);
 		policy_strings_free(r->san_dns, r->n_san_dns);
+		policy_strings_free(r->san_email, r->n_san_email);
+		policy_strings_free(r->san_uri, r->n_san_uri);
 		free(r->san_ip);
 		free(r->clients);
 		free(r->reject_reason);

@@ -16,47 +16,74 @@
 #include "log.h"
 #include "policy.h"
 
-void
-policy_request_clear(struct policy_request *req)
+static void
+policy_names_free(char **v, size_t n)
 {
 	size_t	i;
 
-	for (i = 0; i < req->n_san_dns; i++)
-		free(req->san_dns[i]);
-	free(req->san_dns);
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+policy_request_clear(struct policy_request *req)
+{
+	policy_names_free(req->san_dns, req->n_san_dns);
+	policy_names_free(req->san_email, req->n_san_email);
+	policy_names_free(req->san_uri, req->n_san_uri);
 	free(req->san_ip);
 	memset(req, 0, sizeof(*req));
+}
+
+/*
+ * Appends an IA5String name.  One with a NUL or a control character
+ * is refused: what the policy matches must be what the certificate
+ * says (issue_check_request() refuses such requests first).
+ */
+static int
+policy_request_add_name(char ***v, size_t *n, const ASN1_STRING *s)
+{
+	const unsigned char	*p = ASN1_STRING_get0_data(s);
+	char			**grown;
+	int			  len = ASN1_STRING_length(s), i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return -1;
+	if ((grown = reallocarray(*v, *n + 1, sizeof(*grown))) == NULL)
+		return -1;
+	*v = grown;
+	if ((grown[*n] = malloc((size_t)len + 1)) == NULL)
+		return -1;
+	memcpy(grown[*n], p, (size_t)len);
+	grown[*n][len] = '\0';
+	(*n)++;
+	return 0;
 }
 
 static int
 policy_request_add_san(struct policy_request *req, const GENERAL_NAME *gn)
 {
 	const ASN1_STRING	*s;
-	char			**dns;
 	struct policy_addr	*ip;
 	int			 len;
 
-	if (gn->type == GEN_DNS) {
-		s = gn->d.dNSName;
-		if ((dns = reallocarray(req->san_dns, req->n_san_dns + 1,
-		    sizeof(*dns))) == NULL)
-			return -1;
-		req->san_dns = dns;
-		len = ASN1_STRING_length(s);
-		if ((dns[req->n_san_dns] = malloc((size_t)len + 1)) == NULL)
-			return -1;
-		memcpy(dns[req->n_san_dns], ASN1_STRING_get0_data(s),
-		    (size_t)len);
-		dns[req->n_san_dns][len] = '\0';
-		/* An embedded NUL must not shorten the name that is checked. */
-		if (strlen(dns[req->n_san_dns]) != (size_t)len)
-			dns[req->n_san_dns][0] = '\0';
-		req->n_san_dns++;
-	} else if (gn->type == GEN_IPADD) {
+	switch (gn->type) {
+	case GEN_DNS:
+		return policy_request_add_name(&req->san_dns, &req->n_san_dns,
+		    gn->d.dNSName);
+	case GEN_EMAIL:
+		return policy_request_add_name(&req->san_email,
+		    &req->n_san_email, gn->d.rfc822Name);
+	case GEN_URI:
+		return policy_request_add_name(&req->san_uri, &req->n_san_uri,
+		    gn->d.uniformResourceIdentifier);
+	case GEN_IPADD:
 		s = gn->d.iPAddress;
 		len = ASN1_STRING_length(s);
 		if (len != 4 && len != 16)
-			return 0;
+			return -1;
 		if ((ip = reallocarray(req->san_ip, req->n_san_ip + 1,
 		    sizeof(*ip))) == NULL)
 			return -1;
@@ -66,8 +93,10 @@ policy_request_add_san(struct policy_request *req, const GENERAL_NAME *gn)
 		memcpy(ip[req->n_san_ip].addr, ASN1_STRING_get0_data(s),
 		    (size_t)len);
 		req->n_san_ip++;
+		return 0;
+	default:
+		return 0;	/* never copied into a certificate */
 	}
-	return 0;
 }
 
 int
@@ -101,7 +130,8 @@ policy_request_from_csr(struct policy_request *req, const X509_REQ *csr,
 	for (i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++)
 		if (policy_request_add_san(req,
 		    sk_GENERAL_NAME_value(gens, i)) == -1) {
-			log_error("%s: out of memory", __func__);
+			log_error("%s: a malformed subjectAltName, or out of "
+			    "memory", __func__);
 			goto out;
 		}
 	rc = 0;

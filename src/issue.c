@@ -133,6 +133,43 @@ issue_key_ok(EVP_PKEY *pub, char *why, size_t whylen)
 	}
 }
 
+/*
+ * The names a certificate would carry must read the same to everyone:
+ * an IA5 name with a NUL or a control character, or an IP address
+ * that is neither 4 nor 16 bytes, is refused, not passed on.
+ */
+static int
+issue_sans_ok(const X509_REQ *csr, char *why, size_t whylen)
+{
+	GENERAL_NAMES		*sans;
+	const GENERAL_NAME	*gn;
+	const ASN1_STRING	*v;
+	const unsigned char	*p;
+	int			 i, j, len, ok = 1;
+
+	if ((sans = issue_csr_sans(csr, ISSUE_SAN_ALL)) == NULL)
+		return 0;
+	for (i = 0; ok && i < sk_GENERAL_NAME_num(sans); i++) {
+		gn = sk_GENERAL_NAME_value(sans, i);
+		v = gn->type == GEN_IPADD ? gn->d.iPAddress : gn->d.ia5;
+		len = ASN1_STRING_length(v);
+		p = ASN1_STRING_get0_data(v);
+		if (gn->type == GEN_IPADD) {
+			ok = len == 4 || len == 16;
+			continue;
+		}
+		for (j = 0; j < len; j++)
+			if (p[j] < 0x20 || p[j] > 0x7e)
+				ok = 0;
+	}
+	GENERAL_NAMES_free(sans);
+	if (!ok)
+		snprintf(why, whylen, "a subjectAltName is malformed (a control "
+		    "character in a name, or an IP address of neither 4 nor "
+		    "16 bytes)");
+	return ok ? 0 : -1;
+}
+
 int
 issue_check_request(const X509_REQ *csr, char *why, size_t whylen)
 {
@@ -144,7 +181,8 @@ issue_check_request(const X509_REQ *csr, char *why, size_t whylen)
 		snprintf(why, whylen, "unreadable public key");
 		return -1;
 	}
-	if (issue_key_ok(pub, why, whylen) == -1)
+	if (issue_key_ok(pub, why, whylen) == -1 ||
+	    issue_sans_ok(csr, why, whylen) == -1)
 		return -1;
 	empty = X509_NAME_entry_count(X509_REQ_get_subject_name(csr)) == 0;
 	sans = issue_csr_sans(csr, ISSUE_SAN_ALL);

@@ -45,25 +45,33 @@ char *
 webhook_document_new(const struct webhook_query *q)
 {
 	const struct policy_request	*r = q->req;
-	json_t				*doc, *dns, *ips;
+	json_t				*doc, *dns, *ips, *emails, *uris;
 	char				 addr[INET6_ADDRSTRLEN];
 	char				*text = NULL;
 	size_t				 i;
 
 	dns = json_array();
 	ips = json_array();
+	emails = json_array();
+	uris = json_array();
 	for (i = 0; i < r->n_san_dns; i++)
 		json_array_append_new(dns, json_string(r->san_dns[i]));
+	for (i = 0; i < r->n_san_email; i++)
+		json_array_append_new(emails, json_string(r->san_email[i]));
+	for (i = 0; i < r->n_san_uri; i++)
+		json_array_append_new(uris, json_string(r->san_uri[i]));
 	for (i = 0; i < r->n_san_ip; i++)
 		if (inet_ntop(r->san_ip[i].family, r->san_ip[i].addr, addr,
 		    sizeof(addr)) != NULL)
 			json_array_append_new(ips, json_string(addr));
-	doc = json_pack("{s:s*, s:s*, s:o, s:o, s:s, s:i, s:s*, s:s*, s:b, "
-	    "s:s*}",
+	doc = json_pack("{s:s*, s:s*, s:o, s:o, s:o, s:o, s:s, s:i, s:s*, "
+	    "s:s*, s:b, s:s*}",
 	    "transactionID", q->txid,
 	    "subject", r->subject,
 	    "san_dns", dns,
 	    "san_ip", ips,
+	    "san_email", emails,
+	    "san_uri", uris,
 	    "key_type", r->key_type == POLICY_KEY_RSA ? "rsa" : "ec",
 	    "key_bits", r->key_bits,
 	    "challenge", q->challenge,

@@ -745,6 +745,56 @@ check_request(EVP_PKEY *key, const char *cn, const char *san)
 	return r;
 }
 
+/* A CSR whose only subjectAltName is gn (taken). */
+static X509_REQ *
+csr_with_san(EVP_PKEY *key, GENERAL_NAME *gn)
+{
+	struct tu_csr_opts		 co = { "host", NULL, 0, NULL };
+	X509_REQ			*csr = tu_csr(key, &co);
+	GENERAL_NAMES			*gens = GENERAL_NAMES_new();
+	STACK_OF(X509_EXTENSION)	*exts = sk_X509_EXTENSION_new_null();
+
+	sk_GENERAL_NAME_push(gens, gn);
+	X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, 0, 0);
+	X509_REQ_add_extensions(csr, exts);
+	X509_REQ_sign(csr, key, EVP_sha256());
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	GENERAL_NAMES_free(gens);
+	return csr;
+}
+
+/*
+ * What the policy judges must be what the certificate carries: a DNS
+ * name with a NUL in it, or an 8-byte "IP address", is refused.
+ */
+static void
+test_issue_check_refuses_malformed_alt_names(void **state)
+{
+	GENERAL_NAME	*gn;
+	X509_REQ	*csr;
+	char		 why[256];
+
+	(void)state;
+	gn = GENERAL_NAME_new();
+	gn->type = GEN_DNS;
+	gn->d.dNSName = ASN1_IA5STRING_new();
+	ASN1_STRING_set(gn->d.dNSName, "ok.example\0.evil.example", 24);
+	csr = csr_with_san(tu_rsa_key(1, 2048), gn);
+	assert_int_equal(issue_check_request(csr, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "subjectAltName is malformed"));
+	X509_REQ_free(csr);
+	gn = GENERAL_NAME_new();
+	gn->type = GEN_IPADD;
+	gn->d.iPAddress = ASN1_OCTET_STRING_new();
+	ASN1_OCTET_STRING_set(gn->d.iPAddress,
+	    (const unsigned char *)"\x0a\0\0\0\xff\0\0\0", 8);
+	csr = csr_with_san(tu_rsa_key(1, 2048), gn);
+	assert_int_equal(issue_check_request(csr, why, sizeof(why)), -1);
+	X509_REQ_free(csr);
+	assert_int_equal(check_request(tu_rsa_key(1, 2048), "fine",
+	    "DNS:ok.example,email:a@example.com,URI:https://x.example/"), 0);
+}
+
 static void
 test_issue_check_refuses_rsa_1024(void **state)
 {
@@ -864,6 +914,7 @@ main(void)
 		T(test_issue_profile_limits_san_kinds),
 		T(test_issue_profile_rewrites_the_subject_to_a_suffix),
 		T(test_issue_names_key_usage_bits),
+		T(test_issue_check_refuses_malformed_alt_names),
 		T(test_issue_check_refuses_rsa_1024),
 		T(test_issue_check_accepts_rsa_2048),
 		T(test_issue_check_accepts_ec_p256),

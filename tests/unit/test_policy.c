@@ -459,6 +459,35 @@ test_policy_match_resumes_after_a_fall_through_rule(void **state)
 	policy_free(pol);
 }
 
+/* Email and URI names are judged like DNS names: every one of them. */
+static void
+test_policy_judges_email_and_uri_names(void **state)
+{
+	struct policy		*pol;
+	struct policy_decision	 d;
+	struct req		 r;
+	char			*emails[2] = { "dev@corp.example",
+				    "evil@other.example" };
+	char			*uris[1] = { "https://corp.example/dev" };
+
+	(void)state;
+	pol = load_ok(PROFILES "rules = ( { name = \"mail\"; san_email = "
+	    "[ \"*@corp.example\" ]; san_uri = [ \"https://corp.example/*\" "
+	    "]; challenge = \"none\"; action = \"issue\"; } );\n");
+	req_init(&r, "CN=x", POLICY_KEY_RSA, 2048);
+	r.q.san_email = emails;
+	r.q.n_san_email = 1;
+	r.q.san_uri = uris;
+	r.q.n_san_uri = 1;
+	assert_string_equal(decide(pol, &r, &d), "mail");
+	r.q.n_san_email = 2;
+	assert_string_equal(decide(pol, &r, &d), "-");
+	r.q.n_san_email = 1;
+	r.q.n_san_uri = 0;
+	assert_string_equal(decide(pol, &r, &d), "-");
+	policy_free(pol);
+}
+
 static void
 test_policy_limits_active_certificates_per_subject(void **state)
 {
@@ -738,6 +767,7 @@ main(void)
 		    test_policy_reports_the_challenge_a_rule_requires),
 		cmocka_unit_test(
 		    test_policy_match_resumes_after_a_fall_through_rule),
+		cmocka_unit_test(test_policy_judges_email_and_uri_names),
 		cmocka_unit_test(
 		    test_policy_limits_active_certificates_per_subject),
 		cmocka_unit_test(
