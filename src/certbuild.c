@@ -81,7 +81,8 @@ certbuild_name_text_new(const X509_NAME *name)
 		log_error("%s: out of memory", __func__);
 		goto out;
 	}
-	memcpy(text, data, (size_t)len);
+	if (len > 0)		/* an empty name leaves data NULL */
+		memcpy(text, data, (size_t)len);
 	text[len] = '\0';
  out:
 	BIO_free(bio);

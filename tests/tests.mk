@@ -1,6 +1,8 @@
 # Tests, included by the top-level Makefile.
 #
-#   make check       unit tests, unit tests under ASan+UBSan, integration
+#   make check       unit tests, unit tests under ASan+UBSan, the fuzz
+#                    corpora and saved crashes replayed, integration
+#                    tests, and integration tests under ASan+UBSan
 #   make unit        unit tests only
 #   make unit-asan   unit tests built with -fsanitize=address,undefined
 #   make integ       integration tests (real SoftHSM2 token, real clients)
@@ -66,7 +68,7 @@ build/asan/bin/%: build/asan/obj/src/%.o build/asan/libscepd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 
-integ-asan: build/asan/bin/scepd build/asan/bin/scepctl build/tests/sceptest \
+integ-asan: build/tests/netload build/asan/bin/scepd build/asan/bin/scepctl build/tests/sceptest \
 	    build/tests/webhook-responder
 	@SCEPD_BIN=$(CURDIR)/build/asan/bin/scepd \
 	SCEPCTL_BIN=$(CURDIR)/build/asan/bin/scepctl tests/integ/run.sh --asan
@@ -75,7 +77,9 @@ check: check-deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory integ
+	@$(MAKE) --no-print-directory integ-asan
 
 .PHONY: unit unit-asan valgrind integ integ-asan check
 

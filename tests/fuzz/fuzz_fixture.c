@@ -176,7 +176,8 @@ fuzz_fixture_record(struct fuzz_fixture *fx)
 	ev.outcome = "issued";
 	ev.serial = serial;
 	ev.rule = "fixture";
-	rc = store_txn_finish(st, t.txid, t.kind, STORE_TXN_ISSUED, &sc, &ev);
+	rc = store_txn_finish(st, t.txid, t.kind, row.claim, STORE_TXN_ISSUED,
+	    &sc, &ev);
  out:
 	store_row_clear(&row);
 	free(subject);

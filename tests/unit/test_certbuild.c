@@ -288,6 +288,21 @@ test_certbuild_name_text_is_rfc2253(void **state)
 	X509_NAME_free(n);
 }
 
+/* An empty subject (SAN-only requests) is the empty string. */
+static void
+test_certbuild_name_text_of_an_empty_name_is_empty(void **state)
+{
+	X509_NAME	*n = X509_NAME_new();
+	char		*text;
+
+	(void)state;
+	text = certbuild_name_text_new(n);
+	assert_non_null(text);
+	assert_string_equal(text, "");
+	free(text);
+	X509_NAME_free(n);
+}
+
 /* A policy must judge the whole subject, however long it is. */
 static void
 test_certbuild_name_text_is_never_shortened(void **state)
@@ -454,6 +469,7 @@ main(void)
 		T(test_certbuild_name_refuses_overlong_input),
 		T(test_certbuild_name_text_is_rfc2253),
 		T(test_certbuild_name_text_is_never_shortened),
+		T(test_certbuild_name_text_of_an_empty_name_is_empty),
 		T(test_certbuild_digest_is_sha384_for_p384),
 		T(test_certbuild_digest_is_sha256_for_p256),
 		T(test_certbuild_digest_is_sha256_for_rsa),
