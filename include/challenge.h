@@ -36,26 +36,33 @@ struct challenge_verifier;
  * take every core and all memory from the clients who know theirs.
  */
 struct challenge_gate;
+struct timespec;
 
 #define CHALLENGE_VERIFY_BUSY	1
+#define CHALLENGE_GATE_AGAIN	(-2)
+#define CHALLENGE_GATE_WAIT	5	/* seconds a check waits for a place */
 
-struct challenge_gate *challenge_gate_new(int max);
+/* max places; a check waits up to wait seconds for one. */
+struct challenge_gate *challenge_gate_new(int max, int wait);
 void	 challenge_gate_free(struct challenge_gate *g);
 /*
- * Takes a place for one scrypt on behalf of who: the place's index,
- * or -1 if every place is taken or who already holds one (a flood from
- * one address must leave places for the others).
+ * Takes a place for one scrypt on behalf of who: the place's index.
+ * A place is free unless every one is taken or who already holds one
+ * (a flood from one address must leave places for the others).  With
+ * none free: -1 at once when deadline is NULL, else waits until one
+ * is given back (CHALLENGE_GATE_AGAIN: try again) or the deadline
+ * (CLOCK_REALTIME) passes (-1).
  */
-int	 challenge_gate_enter(struct challenge_gate *g, const char *who);
+int	 challenge_gate_enter(struct challenge_gate *g, const char *who,
+	    const struct timespec *deadline);
 void	 challenge_gate_leave(struct challenge_gate *g, int place);
 
 struct challenge_verifier *challenge_verifier_new(const char *hash);
 void	 challenge_verifier_free(struct challenge_verifier *cv);
 /*
  * 0 if candidate matches, -1 if not or on error, CHALLENGE_VERIFY_BUSY
- * if it needs a scrypt and gate (NULL: no bound) has no place for who
- * (the client's address) now: every place is taken, or who already
- * holds one.
+ * if it needs a scrypt and gate (NULL: no bound) had no place for who
+ * (the client's address) within the gate's wait.
  */
 int	 challenge_verifier_check(struct challenge_verifier *cv,
 	    const char *candidate, size_t len, struct challenge_gate *gate,

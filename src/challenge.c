@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -194,12 +195,14 @@ challenge_verifier_free(struct challenge_verifier *cv)
 
 struct challenge_gate {
 	pthread_mutex_t	  mutex;
+	pthread_cond_t	  freed;	/* a place was given back */
 	int		  max;
+	int		  wait;		/* seconds to wait for a place */
 	char		(*who)[CHALLENGE_GATE_WHO];	/* max places, "" free */
 };
 
 struct challenge_gate *
-challenge_gate_new(int max)
+challenge_gate_new(int max, int wait)
 {
 	struct challenge_gate	*g;
 
@@ -211,7 +214,9 @@ challenge_gate_new(int max)
 		return NULL;
 	}
 	pthread_mutex_init(&g->mutex, NULL);
+	pthread_cond_init(&g->freed, NULL);
 	g->max = max;
+	g->wait = wait;
 	return g;
 }
 
@@ -221,12 +226,14 @@ challenge_gate_free(struct challenge_gate *g)
 	if (g == NULL)
 		return;
 	pthread_mutex_destroy(&g->mutex);
+	pthread_cond_destroy(&g->freed);
 	free(g->who);
 	free(g);
 }
 
 int
-challenge_gate_enter(struct challenge_gate *g, const char *who)
+challenge_gate_enter(struct challenge_gate *g, const char *who,
+    const struct timespec *deadline)
 {
 	int	i, place = -1;
 
@@ -244,6 +251,10 @@ challenge_gate_enter(struct challenge_gate *g, const char *who)
 	if (place != -1)
 		snprintf(g->who[place], CHALLENGE_GATE_WHO, "%s",
 		    *who != '\0' ? who : "?");
+	else if (deadline != NULL)
+		/* Found full and waited on under one lock: no lost wakeup. */
+		place = pthread_cond_timedwait(&g->freed, &g->mutex,
+		    deadline) == 0 ? CHALLENGE_GATE_AGAIN : -1;
 	pthread_mutex_unlock(&g->mutex);
 	return place;
 }
@@ -253,6 +264,7 @@ challenge_gate_leave(struct challenge_gate *g, int place)
 {
 	pthread_mutex_lock(&g->mutex);
 	g->who[place][0] = '\0';
+	pthread_cond_broadcast(&g->freed);
 	pthread_mutex_unlock(&g->mutex);
 }
 
@@ -263,6 +275,7 @@ challenge_verifier_check(struct challenge_verifier *cv,
 {
 	unsigned char	mac[CHALLENGE_MAC_LEN];
 	unsigned int	maclen = sizeof(mac);
+	struct timespec	deadline;
 	int		hit, r, place = -1;
 
 	if (HMAC(EVP_sha256(), cv->key, sizeof(cv->key),
@@ -270,14 +283,28 @@ challenge_verifier_check(struct challenge_verifier *cv,
 		log_ssl("%s: HMAC", __func__);
 		return -1;
 	}
-	pthread_mutex_lock(&cv->mutex);
-	hit = cv->have_known && CRYPTO_memcmp(mac, cv->known,
-	    sizeof(mac)) == 0;
-	pthread_mutex_unlock(&cv->mutex);
-	if (hit)
-		return 0;
-	if (gate != NULL && (place = challenge_gate_enter(gate, who)) == -1)
-		return CHALLENGE_VERIFY_BUSY;
+	if (gate != NULL) {
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += gate->wait;
+	}
+	/*
+	 * While waiting for a place, another request may prove the same
+	 * candidate (clients behind one address enrolling at once): look
+	 * at the remembered match again each time a place comes free.
+	 */
+	for (;;) {
+		pthread_mutex_lock(&cv->mutex);
+		hit = cv->have_known && CRYPTO_memcmp(mac, cv->known,
+		    sizeof(mac)) == 0;
+		pthread_mutex_unlock(&cv->mutex);
+		if (hit)
+			return 0;
+		if (gate == NULL || (place = challenge_gate_enter(gate, who,
+		    &deadline)) >= 0)
+			break;
+		if (place == -1)
+			return CHALLENGE_VERIFY_BUSY;
+	}
 	r = challenge_verify(cv->hash, candidate, len);
 	if (gate != NULL)
 		challenge_gate_leave(gate, place);

@@ -81,6 +81,7 @@ struct http_conn {
 	char			 client[HTTP_ADDR_MAX];
 	enum http_conn_state	 state;
 	long long		 deadline;	/* monotonic ms */
+	int			 quiet;		/* drain ticks idle, unread 0 */
 };
 
 enum http_limit {
@@ -121,6 +122,8 @@ struct http_server {
 	int			 n_queued;
 	int			 stopping;	/* workers exit */
 	int			 unwatched;	/* the watcher exits */
+	int			 taken[HTTP_LISTEN_BACKLOG];	/* fds, see */
+	int			 n_taken;	/* http_take_backlog() */
 	pthread_t		*workers;
 	int			 n_workers;	/* started */
 	pthread_t		 watcher;
@@ -137,7 +140,6 @@ struct http_request {
 	const char		*method;
 	unsigned char		*body;
 	size_t			 len;
-	int			 too_big;
 	int			 started;	/* the handler has seen it */
 	int			 answered;	/* an answer was queued */
 	int			 done;		/* resp is ready (worker) */
@@ -291,6 +293,7 @@ http_answer(struct http_server *hs, struct MHD_Connection *c,
 {
 	struct MHD_Response	*resp;
 	enum MHD_Result		 ret;
+	char			 retry[16];
 
 	hr->answered = 1;
 	http_conn_answering(hs, hr);
@@ -303,7 +306,12 @@ http_answer(struct http_server *hs, struct MHD_Connection *c,
 	r->body = NULL;		/* now owned by the response */
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    r->content_type);
-	if (r->http_status == MHD_HTTP_SERVICE_UNAVAILABLE)
+	/* The service's own figure (429, a busy 503), else ours on 503. */
+	if (r->retry_after > 0) {
+		snprintf(retry, sizeof(retry), "%d", r->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+		    retry);
+	} else if (r->http_status == MHD_HTTP_SERVICE_UNAVAILABLE)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
 		    HTTP_RETRY_AFTER);
 	/* Stopping: no further request on this connection. */
@@ -428,9 +436,7 @@ http_route(struct http_server *hs, struct MHD_Connection *c,
 	else if (strcmp(op, "GetNextCACert") == 0)
 		service_text(r, 404, "no next CA certificate is configured");
 	else if (strcmp(op, "PKIOperation") == 0 && post) {
-		if (hr->too_big)
-			service_text(r, 413, "body too large");
-		else if (hr->len == 0)
+		if (hr->len == 0)
 			service_text(r, 400, "empty body");
 		else
 			service_pkioperation(hs->svc, hr->body, hr->len,
@@ -714,6 +720,7 @@ http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		pthread_mutex_lock(&hs->mutex);
 		if (hr->conn->state != HTTP_CONN_CUT) {
 			hr->conn->state = HTTP_CONN_WAITING;
+			hr->conn->quiet = 0;
 			hr->conn->deadline = http_now_ms() +
 			    hs->lim.request_timeout * 1000LL;
 		}
@@ -759,6 +766,24 @@ http_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 	return MHD_NO;
 }
 
+/*
+ * A connection taken from the listen queue at shutdown is in
+ * libmicrohttpd's hands, but not yet in hs->conns, until its "started"
+ * notification: until then http_drain() must wait for it.  Under
+ * hs->mutex.
+ */
+static void
+http_taken_remove(struct http_server *hs, MHD_socket fd)
+{
+	int	i;
+
+	for (i = 0; i < hs->n_taken; i++)
+		if (hs->taken[i] == fd) {
+			hs->taken[i] = hs->taken[--hs->n_taken];
+			return;
+		}
+}
+
 /* Keeps hs->conns: what the limits, the watcher and stopping look at. */
 static void
 http_notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -801,6 +826,7 @@ http_notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
 	conn->state = HTTP_CONN_WAITING;
 	conn->deadline = http_now_ms() + hs->lim.request_timeout * 1000LL;
 	pthread_mutex_lock(&hs->mutex);
+	http_taken_remove(hs, conn->fd);
 	if ((conn->next = hs->conns) != NULL)
 		conn->next->prev = conn;
 	hs->conns = conn;
@@ -1076,7 +1102,7 @@ http_take_backlog(struct http_server *hs, MHD_socket fd)
 	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
 		return 0;
-	while (n < HTTP_LISTEN_BACKLOG * 2) {
+	while (n < HTTP_LISTEN_BACKLOG) {
 		len = sizeof(ss);
 		if ((s = accept4(fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
@@ -1085,9 +1111,16 @@ http_take_backlog(struct http_server *hs, MHD_socket fd)
 			break;
 		}
 		n++;
+		pthread_mutex_lock(&hs->mutex);
+		hs->taken[hs->n_taken++] = s;
+		pthread_mutex_unlock(&hs->mutex);
 		/* It closes s if it cannot take it. */
-		(void)MHD_add_connection(hs->daemon, s,
-		    (struct sockaddr *)&ss, len);
+		if (MHD_add_connection(hs->daemon, s, (struct sockaddr *)&ss,
+		    len) != MHD_YES) {
+			pthread_mutex_lock(&hs->mutex);
+			http_taken_remove(hs, s);
+			pthread_mutex_unlock(&hs->mutex);
+		}
 	}
 	return n;
 }
@@ -1126,8 +1159,9 @@ http_pool_stop(struct http_server *hs)
 
 /*
  * Waits until no request is under way (bounded): connections between
- * requests, with nothing unread, are shut down; the rest are waited
- * for (a trickling one is cut off at its deadline meanwhile).
+ * requests with nothing unread, two ticks in a row (a request read but
+ * not yet parsed is not mistaken for none), are shut down; the rest
+ * are waited for (a trickling one is cut off at its deadline).
  */
 static int
 http_drain(struct http_server *hs, time_t deadline)
@@ -1137,8 +1171,8 @@ http_drain(struct http_server *hs, time_t deadline)
 	int			 busy, unread;
 
 	for (;;) {
-		busy = 0;
 		pthread_mutex_lock(&hs->mutex);
+		busy = hs->n_taken;
 		for (conn = hs->conns; conn != NULL; conn = conn->next) {
 			if (conn->state == HTTP_CONN_RECEIVING ||
 			    conn->state == HTTP_CONN_ANSWERING) {
@@ -1148,12 +1182,14 @@ http_drain(struct http_server *hs, time_t deadline)
 			if (conn->state != HTTP_CONN_WAITING ||
 			    conn->fd == MHD_INVALID_SOCKET)
 				continue;
+			busy++;
 			if (ioctl(conn->fd, FIONREAD, &unread) == 0 &&
 			    unread > 0)
-				busy++;
-			else {
+				conn->quiet = 0;
+			else if (++conn->quiet >= 2) {
 				(void)shutdown(conn->fd, SHUT_RDWR);
 				conn->state = HTTP_CONN_CUT;
+				busy--;
 			}
 		}
 		pthread_mutex_unlock(&hs->mutex);

@@ -204,7 +204,7 @@ service_new(const struct scepd_config *cfg)
 	    service_cacert_init(svc) == -1)
 		goto fail;
 	if ((svc->challenge_gate = challenge_gate_new(
-	    cfg->limits.challenge_hashes)) == NULL ||
+	    cfg->limits.challenge_hashes, CHALLENGE_GATE_WAIT)) == NULL ||
 	    (svc->client_failures = ratelimit_new(cfg->limits.client_failures,
 	    cfg->limits.failure_window)) == NULL ||
 	    (svc->malformed = ratelimit_new(cfg->limits.malformed_events,

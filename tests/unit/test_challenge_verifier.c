@@ -48,8 +48,8 @@ static void
 test_verifier_full_gate_turns_away_only_what_needs_scrypt(void **state)
 {
 	struct challenge_verifier	*cv = challenge_verifier_new(*state);
-	struct challenge_gate		*open = challenge_gate_new(1);
-	struct challenge_gate		*shut = challenge_gate_new(0);
+	struct challenge_gate		*open = challenge_gate_new(1, 0);
+	struct challenge_gate		*shut = challenge_gate_new(0, 0);
 
 	assert_non_null(cv);
 	assert_int_equal(challenge_verifier_check(cv, "right one", 9, shut,
@@ -72,21 +72,21 @@ test_verifier_full_gate_turns_away_only_what_needs_scrypt(void **state)
 static void
 test_gate_gives_each_address_one_place(void **state)
 {
-	struct challenge_gate	*g = challenge_gate_new(2);
+	struct challenge_gate	*g = challenge_gate_new(2, 0);
 	int			 a, b;
 
 	(void)state;
 	assert_non_null(g);
-	assert_true((a = challenge_gate_enter(g, "192.0.2.1")) >= 0);
-	assert_int_equal(challenge_gate_enter(g, "192.0.2.1"), -1);
-	assert_true((b = challenge_gate_enter(g, "192.0.2.2")) >= 0);
+	assert_true((a = challenge_gate_enter(g, "192.0.2.1", NULL)) >= 0);
+	assert_int_equal(challenge_gate_enter(g, "192.0.2.1", NULL), -1);
+	assert_true((b = challenge_gate_enter(g, "192.0.2.2", NULL)) >= 0);
 	assert_int_not_equal(a, b);
-	assert_int_equal(challenge_gate_enter(g, "192.0.2.3"), -1);
+	assert_int_equal(challenge_gate_enter(g, "192.0.2.3", NULL), -1);
 	challenge_gate_leave(g, a);
-	assert_int_equal(challenge_gate_enter(g, "192.0.2.3"), a);
-	assert_int_equal(challenge_gate_enter(g, "192.0.2.1"), -1);
+	assert_int_equal(challenge_gate_enter(g, "192.0.2.3", NULL), a);
+	assert_int_equal(challenge_gate_enter(g, "192.0.2.1", NULL), -1);
 	challenge_gate_leave(g, b);
-	assert_int_equal(challenge_gate_enter(g, "192.0.2.1"), b);
+	assert_int_equal(challenge_gate_enter(g, "192.0.2.1", NULL), b);
 	challenge_gate_free(g);
 }
 
