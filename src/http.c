@@ -111,7 +111,8 @@ struct http_server {
 	struct service		*svc;
 	size_t			 max_body;	/* = lim.max_body */
 	struct http_limits	 lim;
-	atomic_int		 draining;	/* http_stop() has begun */
+	atomic_int		 draining;	/* new requests get 503 */
+	atomic_int		 admit_all;	/* taking the listen queue */
 	atomic_int		 refused_stopping;
 	pthread_mutex_t		 mutex;		/* all below */
 	pthread_cond_t		 wake;		/* workers: a job, or stopping */
@@ -733,8 +734,8 @@ http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /*
- * Connections in all and per address, before one is set up.  While
- * stopping, everything is let in: that is the listen queue, whose
+ * Connections in all and per address, before one is set up.  At
+ * shutdown everything is let in: that is the listen queue, whose
  * requests get a 503 rather than a reset.
  */
 static enum MHD_Result
@@ -746,7 +747,7 @@ http_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 	int			 total, same = 0;
 
 	(void)addrlen;
-	if (atomic_load(&hs->draining))
+	if (atomic_load(&hs->admit_all))
 		return MHD_YES;
 	pthread_mutex_lock(&hs->mutex);
 	total = hs->n_conns;
@@ -1030,6 +1031,7 @@ http_start(struct service *svc, const char *listen,
 	hs->lim = *lim;
 	hs->max_body = lim->max_body;
 	atomic_init(&hs->draining, 0);
+	atomic_init(&hs->admit_all, 0);
 	atomic_init(&hs->refused_stopping, 0);
 	if (pthread_mutex_init(&hs->mutex, NULL) != 0 ||
 	    pthread_mutex_init(&hs->log_mutex, NULL) != 0 ||
@@ -1209,11 +1211,13 @@ http_stop(struct http_server *hs)
 	if (hs == NULL)
 		return;
 	deadline = http_now() + HTTP_DRAIN_SECONDS;
-	atomic_store(&hs->draining, 1);
+	/* Closed before the first 503: whoever got one cannot reconnect. */
 	if ((fd = MHD_quiesce_daemon(hs->daemon)) != MHD_INVALID_SOCKET) {
+		atomic_store(&hs->admit_all, 1);
 		taken = http_take_backlog(hs, fd);
 		close(fd);
 	}
+	atomic_store(&hs->draining, 1);
 	http_pool_stop(hs);
 	if ((busy = http_drain(hs, deadline)) > 0)
 		log_warnx("stopping with %d request(s) unfinished", busy);

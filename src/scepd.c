@@ -1,6 +1,7 @@
 /*
  * scepd: the SCEP server.  Runs in the foreground, logs to stderr,
- * stops cleanly on SIGTERM or SIGINT after in-flight requests finish.
+ * stops cleanly on SIGTERM or SIGINT: in-flight requests finish, every
+ * other accepted one is answered (see http_stop()).
  */
 #include <sys/stat.h>
 
@@ -41,7 +42,9 @@ scepd_usage(FILE *f)
 "  -h, --help              this text\n"
 "  -V, --version           print the version\n"
 "\n"
-"Signals: SIGTERM and SIGINT stop the server after in-flight requests;\n"
+"Signals: SIGTERM and SIGINT stop accepting, let the PKIOperations under\n"
+"way finish, answer every other request already accepted with 503 and\n"
+"Retry-After, and exit;\n"
 "SIGHUP reloads the policy file (an invalid one is refused, and the\n"
 "policy in force stays).\n"
 "Exit status: 0 after a clean stop, 1 on a start-up or runtime failure,\n"
