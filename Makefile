@@ -10,6 +10,7 @@
 PREFIX	?= /usr/local
 DESTDIR	?=
 BINDIR	 = $(PREFIX)/bin
+LIBDIR	 = $(PREFIX)/lib/scepd
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -41,7 +42,7 @@ ADMIN	 = src/scepctl_init.c src/scepctl_otp.c src/scepctl_pending.c \
 OBJ	 = build/obj
 obj	 = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
-all: bin/scepd bin/scepctl
+all: bin/scepd bin/scepctl lib/p11fault.so
 
 $(OBJ)/%.o: %.c $(wildcard include/*.h src/*.h)
 	@mkdir -p $(dir $@)
@@ -54,6 +55,15 @@ bin/scepd: $(call obj,src/scepd.c $(SERVER) $(COMMON))
 bin/scepctl: $(call obj,src/scepctl.c $(ADMIN) $(COMMON))
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The fault-injecting PKCS#11 module (hsm/p11fault.c), for tests and
+# for anyone who wants to see how their set-up copes with a bad HSM.
+lib/p11fault.so: hsm/p11fault.c hsm/p11fault_functions.h
+	@mkdir -p lib
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -shared \
+	    -fvisibility=hidden -o $@ hsm/p11fault.c \
+	    $(shell pkg-config --cflags p11-kit-1) \
+	    $(shell pkg-config --cflags --libs libconfig) -ldl -lpthread
 
 include tests/tests.mk
 
@@ -79,8 +89,10 @@ demo: deps
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 bin/scepd bin/scepctl $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 0755 lib/p11fault.so $(DESTDIR)$(LIBDIR)/
 
 clean:
-	rm -rf build bin
+	rm -rf build bin lib
 
 .PHONY: all deps check-deps demo install clean

@@ -7,9 +7,12 @@
  * token lock (see hsm_lock.h for why).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <libp11.h>
 #include <openssl/crypto.h>
@@ -34,6 +37,29 @@
 #define SIGNER_CKR_PIN_EXPIRED		0xa3UL
 #define SIGNER_CKR_PIN_LOCKED		0xa4UL
 
+/* libp11 puts a PKCS#11 return value in the reason of this library. */
+#define SIGNER_P11_LIB_NAME		"PKCS#11 module"
+#define SIGNER_ERRORS_MAX		512
+
+/* Return values that say the token, not the data, failed. */
+static const unsigned long signer_token_failures[] = {
+	0x02UL,		/* CKR_HOST_MEMORY */
+	0x30UL,		/* CKR_DEVICE_ERROR */
+	0x31UL,		/* CKR_DEVICE_MEMORY */
+	0x32UL,		/* CKR_DEVICE_REMOVED */
+	0x50UL,		/* CKR_FUNCTION_CANCELED */
+	0x60UL,		/* CKR_KEY_HANDLE_INVALID */
+	0x82UL,		/* CKR_OBJECT_HANDLE_INVALID */
+	0x90UL,		/* CKR_OPERATION_ACTIVE */
+	0xb0UL,		/* CKR_SESSION_CLOSED */
+	0xb1UL,		/* CKR_SESSION_COUNT */
+	0xb3UL,		/* CKR_SESSION_HANDLE_INVALID */
+	0xe0UL,		/* CKR_TOKEN_NOT_PRESENT */
+	0xe1UL,		/* CKR_TOKEN_NOT_RECOGNIZED */
+	0x101UL,	/* CKR_USER_NOT_LOGGED_IN */
+	0x190UL,	/* CKR_CRYPTOKI_NOT_INITIALIZED */
+};
+
 static const char *const signer_role_names[SIGNER_ROLE__MAX] = {
 	[SIGNER_ROLE_CA] = "CA",
 	[SIGNER_ROLE_RA] = "RA",
@@ -45,15 +71,19 @@ struct signer {
 	struct hsm_lock		*lock;
 	char			*pin;
 	X509			*certs[SIGNER_ROLE__MAX];
+	struct stat		 pin_stat;	/* the PIN file as read */
 	/*
-	 * Set under the lock when the token refused the PIN: retrying
-	 * on every request would lock a real HSM's user PIN.
+	 * When the token refused the PIN (0: it did not), under the
+	 * lock.  Retrying on every request would lock a real HSM's user
+	 * PIN; see signer_pin_retry_due() for when it is tried again.
 	 */
-	int			 pin_rejected;
+	time_t			 pin_refused_at;
+	atomic_int		 pin_retry_asked;	/* SIGHUP */
 };
 
 struct signer_session {
 	struct signer	*sg;
+	const char	*why;		/* why it could not be opened */
 	PKCS11_SLOT	*slots;
 	unsigned int	 nslots;
 	PKCS11_SLOT	*slot;
@@ -71,6 +101,7 @@ signer_pin_read(const struct hsm_config *cfg)
 
 	if (cfg->pin_file != NULL)
 		return files_read_secret_new(cfg->pin_file, SIGNER_PIN_MAX);
+
 	if ((v = getenv(cfg->pin_env)) == NULL || *v == '\0' ||
 	    strlen(v) > SIGNER_PIN_MAX) {
 		log_error("PIN environment variable %s is not set or too "
@@ -135,6 +166,8 @@ signer_new(const struct hsm_config *cfg, X509 *ca_cert, X509 *ra_cert)
 	}
 	if ((sg->pin = signer_pin_read(cfg)) == NULL)
 		goto fail;
+	if (cfg->pin_file != NULL && stat(cfg->pin_file, &sg->pin_stat) == -1)
+		memset(&sg->pin_stat, 0, sizeof(sg->pin_stat));
 	if ((sg->lock = hsm_lock_new(cfg->lock_file)) == NULL)
 		goto fail;
 	/* Modules such as SoftHSM read their settings at C_Initialize. */
@@ -215,6 +248,78 @@ signer_find_token(struct signer_session *ss)
 	return NULL;
 }
 
+static int
+signer_pin_file_changed(const struct signer *sg)
+{
+	struct stat	st;
+
+	if (sg->cfg->pin_file == NULL || stat(sg->cfg->pin_file, &st) == -1)
+		return 0;
+	return st.st_ino != sg->pin_stat.st_ino ||
+	    st.st_dev != sg->pin_stat.st_dev ||
+	    st.st_size != sg->pin_stat.st_size ||
+	    st.st_mtim.tv_sec != sg->pin_stat.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != sg->pin_stat.st_mtim.tv_nsec;
+}
+
+/* Reads the PIN file again; -1 (logged) keeps the old PIN. */
+static int
+signer_pin_reread(struct signer *sg)
+{
+	char	*pin;
+
+	if (sg->cfg->pin_file == NULL)
+		return 0;
+	if ((pin = signer_pin_read(sg->cfg)) == NULL)
+		return -1;
+	if (stat(sg->cfg->pin_file, &sg->pin_stat) == -1)
+		memset(&sg->pin_stat, 0, sizeof(sg->pin_stat));
+	OPENSSL_cleanse(sg->pin, strlen(sg->pin));
+	free(sg->pin);
+	sg->pin = pin;
+	return 0;
+}
+
+/*
+ * After the token refused the PIN, whether to try a login now: when
+ * the PIN file changed, when an operator asked (SIGHUP), or when
+ * hsm.pin_retry_interval has passed since the last refusal and the
+ * token does not say its PIN is close to being locked.  Each try with
+ * a wrong PIN counts against a real token's lock-out, so there is
+ * never more than one per interval.  Under the lock.
+ */
+static int
+signer_pin_retry_due(struct signer *sg, const PKCS11_TOKEN *tok)
+{
+	time_t	now = time(NULL);
+	int	interval = sg->cfg->pin_retry_interval;
+
+	if (atomic_exchange(&sg->pin_retry_asked, 0)) {
+		log_info("trying the PIN again, as asked");
+		return signer_pin_reread(sg) == 0;
+	}
+	if (signer_pin_file_changed(sg)) {
+		log_info("the PIN file %s changed: trying it",
+		    sg->cfg->pin_file);
+		return signer_pin_reread(sg) == 0;
+	}
+	if (interval == 0 || now - sg->pin_refused_at < interval)
+		return 0;
+	if (tok->userPinLocked || tok->userPinFinalTry ||
+	    tok->userPinCountLow) {
+		/* Once per interval, not on every request. */
+		sg->pin_refused_at = now;
+		log_error("token \"%s\" says its user PIN is %s: not trying "
+		    "it again until the PIN file changes or on SIGHUP",
+		    sg->cfg->token_label, tok->userPinLocked ? "locked" :
+		    tok->userPinFinalTry ? "at its final try" :
+		    "close to being locked");
+		return 0;
+	}
+	log_info("trying the PIN again after %d s", interval);
+	return 1;
+}
+
 /* Finds the token, opens a session and logs in; -1 (logged). */
 static int
 signer_session_start(struct signer_session *ss)
@@ -234,6 +339,11 @@ signer_session_start(struct signer_session *ss)
 	}
 	if ((ss->slot = signer_find_token(ss)) == NULL)
 		return -1;
+	if (sg->pin_refused_at != 0 &&
+	    !signer_pin_retry_due(sg, ss->slot->token)) {
+		ss->why = SIGNER_WHY_PIN;
+		return -1;
+	}
 	if (PKCS11_open_session(ss->slot, 0) != 0) {
 		log_ssl("PKCS11_open_session on token \"%s\"",
 		    sg->cfg->token_label);
@@ -241,14 +351,18 @@ signer_session_start(struct signer_session *ss)
 	}
 	if (PKCS11_login(ss->slot, 0, sg->pin) != 0) {
 		if (signer_pin_refused()) {
-			sg->pin_rejected = 1;
-			log_ssl("token \"%s\" refused the PIN",
-			    sg->cfg->token_label);
+			sg->pin_refused_at = time(NULL);
+			ss->why = SIGNER_WHY_PIN;
+			log_ssl("token \"%s\" refused the PIN; trying again "
+			    "when the PIN file changes, on SIGHUP, or in %d s",
+			    sg->cfg->token_label,
+			    sg->cfg->pin_retry_interval);
 		} else
 			log_ssl("login to token \"%s\"",
 			    sg->cfg->token_label);
 		return -1;
 	}
+	sg->pin_refused_at = 0;
 	return 0;
 }
 
@@ -274,34 +388,37 @@ signer_session_release(struct signer_session *ss)
 }
 
 struct signer_session *
-signer_session_open(struct signer *sg)
+signer_session_open(struct signer *sg, const char **why)
 {
 	struct signer_session	*ss;
 	int			 attempt;
 
+	/* Set only on failure: callers keep it as their answer. */
 	if ((ss = calloc(1, sizeof(*ss))) == NULL) {
 		log_error("%s: out of memory", __func__);
+		*why = SIGNER_WHY_DOWN;
 		return NULL;
 	}
 	ss->sg = sg;
 	if (hsm_lock_acquire(sg->lock, sg->cfg->lock_timeout) == -1) {
+		*why = SIGNER_WHY_BUSY;
 		free(ss);
 		return NULL;
 	}
+	*why = SIGNER_WHY_DOWN;
 	for (attempt = 0; attempt < SIGNER_OPEN_ATTEMPTS; attempt++) {
-		if (sg->pin_rejected) {
-			log_error("the token refused the PIN earlier; not "
-			    "trying again so as not to lock it: fix the PIN "
-			    "and restart");
-			break;
-		}
 		if (sg->ctx == NULL && signer_module_load(sg) == -1)
 			break;
-		if (signer_session_start(ss) == 0)
+		ss->why = NULL;
+		if (signer_session_start(ss) == 0) {
+			*why = NULL;
 			return ss;
+		}
 		signer_session_release(ss);
-		if (sg->pin_rejected)
+		if (ss->why != NULL) {
+			*why = ss->why;
 			break;
+		}
 		/*
 		 * The token or the HSM behind the module may have gone
 		 * away and come back: modules recover only through
@@ -313,6 +430,40 @@ signer_session_open(struct signer *sg)
 	hsm_lock_release(sg->lock);
 	free(ss);
 	return NULL;
+}
+
+void
+signer_retry_pin(struct signer *sg)
+{
+	atomic_store(&sg->pin_retry_asked, 1);
+}
+
+int
+signer_log_key_failure(const char *what)
+{
+	char		 buf[SIGNER_ERRORS_MAX], one[256];
+	const char	*lib;
+	unsigned long	 e, r;
+	size_t		 i, len = 0;
+	int		 token = 0;
+
+	buf[0] = '\0';
+	while ((e = ERR_get_error()) != 0) {
+		lib = ERR_lib_error_string(e);
+		r = (unsigned long)ERR_GET_REASON(e);
+		for (i = 0; lib != NULL &&
+		    strcmp(lib, SIGNER_P11_LIB_NAME) == 0 &&
+		    i < sizeof(signer_token_failures) /
+		    sizeof(signer_token_failures[0]); i++)
+			if (r == signer_token_failures[i])
+				token = 1;
+		ERR_error_string_n(e, one, sizeof(one));
+		if (len < sizeof(buf))
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+			    ": %s", one);
+	}
+	log_error("%s%s", what, buf);
+	return token;
 }
 
 static int
@@ -472,9 +623,10 @@ signer_check_keys(struct signer *sg)
 {
 	struct signer_session	*ss;
 	EVP_PKEY		*key;
+	const char		*why;
 	int			 role, rc = -1;
 
-	if ((ss = signer_session_open(sg)) == NULL)
+	if ((ss = signer_session_open(sg, &why)) == NULL)
 		return -1;
 	for (role = 0; role < SIGNER_ROLE__MAX; role++) {
 		if ((key = signer_session_get0_key(ss, role)) == NULL ||

@@ -21,6 +21,8 @@
 #define CONFIG_DEFAULT_REQUEST_TIMEOUT	30
 #define CONFIG_DEFAULT_IDLE_TIMEOUT	10
 #define CONFIG_DEFAULT_LOCK_TIMEOUT	30
+/* A refused PIN is tried again after this long (README, "PIN refusals"). */
+#define CONFIG_DEFAULT_PIN_RETRY	300
 #define CONFIG_DEFAULT_CHALLENGE_HASHES	2
 #define CONFIG_DEFAULT_CLIENT_FAILURES	30
 #define CONFIG_DEFAULT_FAILURE_WINDOW	60
@@ -40,6 +42,7 @@ struct hsm_config {
 	struct keyref		 ra_key;
 	char			*lock_file;	/* serialises all token work */
 	int			 lock_timeout;	/* seconds */
+	int			 pin_retry_interval; /* seconds, 0: never */
 	struct config_env	*env;		/* set before the module loads */
 	size_t			 n_env;
 };

@@ -55,6 +55,12 @@ struct scep_request {
 	unsigned		 digest;	/* enum alg_digest bit, or 0 */
 	unsigned		 cipher;	/* enum alg_cipher bit, or 0 */
 	PKCS7			*envelope;	/* the pkcsPKIEnvelope */
+	/*
+	 * Set by scep_request_decrypt() when the RA key did not unwrap
+	 * the content-encryption key; the OpenSSL error queue still
+	 * says why (the token failed, or the ciphertext was bad).
+	 */
+	int			 unwrap_failed;
 	enum scep_failinfo	 fail;
 	char			 fail_text[SCEP_FAIL_TEXT_MAX];
 };
@@ -90,8 +96,13 @@ struct scep_request *scep_request_parse(const unsigned char *der,
 void		 scep_request_free(struct scep_request *req);
 
 /*
- * Decrypts the envelope with the RA key.  On failure returns -1 and
- * sets req->fail and req->fail_text.  *out is allocated with malloc.
+ * Decrypts the envelope: the content-encryption key with the RA key,
+ * then the content.  A key the RA key does not unwrap is replaced by a
+ * random one, so that the answer does not tell a bad ciphertext from
+ * bad content; req->unwrap_failed is then set and the OpenSSL error
+ * queue is left for the caller to judge (the token may have failed).
+ * On failure returns -1 and sets req->fail and req->fail_text.  *out
+ * is allocated with malloc.
  */
 int		 scep_request_decrypt(struct scep_request *req,
 		    X509 *ra_cert, EVP_PKEY *ra_key, unsigned ciphers,

@@ -43,8 +43,23 @@ X509		*signer_get0_cert(const struct signer *sg, enum signer_role role);
  */
 int		 signer_check_keys(struct signer *sg);
 
-/* NULL (logged) if the token cannot be used right now. */
-struct signer_session *signer_session_open(struct signer *sg);
+/* Why a session could not be opened: for the answer and the log. */
+#define SIGNER_WHY_DOWN	"HSM unavailable"
+#define SIGNER_WHY_PIN	"HSM unavailable: the token refused the PIN"
+#define SIGNER_WHY_BUSY	"HSM busy"
+
+/*
+ * NULL (logged) if the token cannot be used right now; *why is then
+ * one of the SIGNER_WHY_ texts.
+ */
+struct signer_session *signer_session_open(struct signer *sg,
+		    const char **why);
+/*
+ * After the token refused the PIN, the next session reads the PIN
+ * file again and tries it at once (SIGHUP), instead of waiting for
+ * hsm.pin_retry_interval.  Safe from any thread.
+ */
+void		 signer_retry_pin(struct signer *sg);
 /*
  * Returns the role's private key, found on first use by label/CKA_ID.
  * The key is borrowed: it is freed by signer_session_close().
@@ -52,5 +67,16 @@ struct signer_session *signer_session_open(struct signer *sg);
 EVP_PKEY	*signer_session_get0_key(struct signer_session *ss,
 		    enum signer_role role);
 void		 signer_session_close(struct signer_session *ss);
+
+/*
+ * After an operation with a session's key failed: drains the OpenSSL
+ * error queue into one error line that begins with what, and returns
+ * 1 if the token itself failed (a session, device or module error: the
+ * client should try again later), 0 if it refused the data.  Codes an
+ * input could provoke on some modules (CKR_GENERAL_ERROR,
+ * CKR_FUNCTION_FAILED) count as refusals, so that a client never
+ * learns from the answer whether its ciphertext had valid padding.
+ */
+int		 signer_log_key_failure(const char *what);
 
 #endif

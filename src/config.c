@@ -112,7 +112,7 @@ config_load_hsm(struct cfgutil *cx, const config_setting_t *root,
 {
 	static const char *const names[] = { "module", "token", "pin_file",
 	    "pin_env", "ca_key", "ra_key", "lock_file", "lock_timeout",
-	    "environment", NULL };
+	    "pin_retry_interval", "environment", NULL };
 	config_setting_t *g;
 
 	if (cfgutil_group(cx, root, "hsm", 1, &g) == -1)
@@ -127,6 +127,8 @@ config_load_hsm(struct cfgutil *cx, const config_setting_t *root,
 	    cfgutil_path(cx, g, "hsm", "lock_file", 1, &hsm->lock_file) == -1 ||
 	    cfgutil_int(cx, g, "hsm", "lock_timeout", 1, 3600,
 	    &hsm->lock_timeout) == -1 ||
+	    cfgutil_int(cx, g, "hsm", "pin_retry_interval", 0, 86400,
+	    &hsm->pin_retry_interval) == -1 ||
 	    config_load_env(cx, g, hsm) == -1)
 		return -1;
 	if ((hsm->pin_file == NULL) == (hsm->pin_env == NULL))
@@ -270,6 +272,7 @@ config_defaults(struct scepd_config *cfg)
 	cfg->request_timeout = CONFIG_DEFAULT_REQUEST_TIMEOUT;
 	cfg->idle_timeout = CONFIG_DEFAULT_IDLE_TIMEOUT;
 	cfg->hsm.lock_timeout = CONFIG_DEFAULT_LOCK_TIMEOUT;
+	cfg->hsm.pin_retry_interval = CONFIG_DEFAULT_PIN_RETRY;
 	cfg->limits.challenge_hashes = CONFIG_DEFAULT_CHALLENGE_HASHES;
 	cfg->limits.client_failures = CONFIG_DEFAULT_CLIENT_FAILURES;
 	cfg->limits.failure_window = CONFIG_DEFAULT_FAILURE_WINDOW;

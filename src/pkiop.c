@@ -41,7 +41,7 @@
 #include "store.h"
 
 #define PKIOP_SERIAL_TRIES	8
-#define PKIOP_HSM_DOWN		"HSM unavailable"
+#define PKIOP_HSM_DOWN		SIGNER_WHY_DOWN
 #define PKIOP_BUSY_RETRY	5	/* seconds: challenge checks full */
 #define PKIOP_KIND_ENROLL	"enroll"
 #define PKIOP_KIND_RENEW	"renew"
@@ -144,6 +144,27 @@ pkiop_ra_key_matches(struct pkiop *op, EVP_PKEY *ra_key)
 }
 
 /* Session 1: decrypt the envelope with the RA key. */
+/*
+ * A token that failed while unwrapping the key is the HSM's problem,
+ * answered "try again later" and not recorded against the request; a
+ * key that did not unwrap is the request's.
+ */
+static void
+pkiop_decrypt_failed(struct pkiop *op)
+{
+	char	what[SCEP_TXID_MAX + 64];
+
+	if (op->req->unwrap_failed) {
+		snprintf(what, sizeof(what), "txid=%s: the RA key did not "
+		    "unwrap the content key", op->req->txid);
+		if (signer_log_key_failure(what)) {
+			op->no_answer = PKIOP_HSM_DOWN;
+			return;
+		}
+	}
+	pkiop_fail(op, op->req->fail, op->req->fail_text);
+}
+
 static unsigned char *
 pkiop_decrypt(struct pkiop *op, size_t *len)
 {
@@ -152,17 +173,16 @@ pkiop_decrypt(struct pkiop *op, size_t *len)
 	unsigned char		*content = NULL;
 
 	*len = 0;
-	if ((ss = signer_session_open(op->svc->signer)) == NULL) {
-		op->no_answer = PKIOP_HSM_DOWN;
+	if ((ss = signer_session_open(op->svc->signer, &op->no_answer)) ==
+	    NULL)
 		return NULL;
-	}
 	if ((ra_key = signer_session_get0_key(ss, SIGNER_ROLE_RA)) == NULL)
 		op->no_answer = PKIOP_HSM_DOWN;
 	else if (!pkiop_ra_key_matches(op, ra_key))
 		pkiop_key_mismatch(op, SIGNER_ROLE_RA);
 	else if (scep_request_decrypt(op->req, op->svc->ra_cert, ra_key,
 	    op->svc->cfg->ciphers, &content, len) == -1)
-		pkiop_fail(op, op->req->fail, op->req->fail_text);
+		pkiop_decrypt_failed(op);
 	signer_session_close(ss);
 	return content;
 }
@@ -719,8 +739,10 @@ pkiop_sign(struct pkiop *op, unsigned char **der, size_t *len)
 	int			 rc = -1;
 
 	*der = NULL;
-	if ((ss = signer_session_open(op->svc->signer)) == NULL ||
-	    (ra_key = signer_session_get0_key(ss, SIGNER_ROLE_RA)) == NULL) {
+	if ((ss = signer_session_open(op->svc->signer, &op->no_answer)) ==
+	    NULL)
+		goto out;
+	if ((ra_key = signer_session_get0_key(ss, SIGNER_ROLE_RA)) == NULL) {
 		op->no_answer = PKIOP_HSM_DOWN;
 		goto out;
 	}

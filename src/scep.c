@@ -356,8 +356,9 @@ scep_request_free(struct scep_request *req)
 	free(req);
 }
 
-static int
-scep_recipient_matches(PKCS7 *env, X509 *cert)
+/* The RecipientInfo for cert, or NULL. */
+static PKCS7_RECIP_INFO *
+scep_recipient_find(PKCS7 *env, X509 *cert)
 {
 	STACK_OF(PKCS7_RECIP_INFO)	*ris;
 	PKCS7_RECIP_INFO		*ri;
@@ -370,22 +371,128 @@ scep_recipient_matches(PKCS7 *env, X509 *cert)
 		    X509_get_issuer_name(cert)) == 0 &&
 		    ASN1_INTEGER_cmp(ri->issuer_and_serial->serial,
 		    X509_get0_serialNumber(cert)) == 0)
-			return 1;
+			return ri;
 	}
-	return 0;
+	return NULL;
+}
+
+/*
+ * Unwraps the content-encryption key with the RA key (an RSA
+ * decryption in the token).  Returns it (OPENSSL_clear_free()) or
+ * NULL, leaving the reason in the OpenSSL error queue.
+ */
+static unsigned char *
+scep_unwrap_key(EVP_PKEY *ra_key, const ASN1_OCTET_STRING *wrapped,
+    size_t *len)
+{
+	EVP_PKEY_CTX	*ctx;
+	unsigned char	*key = NULL;
+	size_t		 size = 0, n;
+
+	*len = 0;
+	if ((ctx = EVP_PKEY_CTX_new(ra_key, NULL)) == NULL ||
+	    EVP_PKEY_decrypt_init(ctx) <= 0 ||
+	    EVP_PKEY_decrypt(ctx, NULL, &size, wrapped->data,
+	    (size_t)wrapped->length) <= 0 ||
+	    (key = OPENSSL_malloc(size)) == NULL)
+		goto out;
+	n = size;
+	if (EVP_PKEY_decrypt(ctx, key, &n, wrapped->data,
+	    (size_t)wrapped->length) <= 0) {
+		OPENSSL_clear_free(key, size);
+		key = NULL;
+		goto out;
+	}
+	*len = n;
+ out:
+	EVP_PKEY_CTX_free(ctx);
+	return key;
+}
+
+/*
+ * Decrypts the encrypted content with key, or with a random key when
+ * key is NULL or not of the cipher's length (as PKCS7_decrypt() does).
+ * -1 with req->fail set.
+ */
+static int
+scep_decrypt_content(struct scep_request *req, const unsigned char *key,
+    size_t keylen, unsigned char **out, size_t *outlen)
+{
+	PKCS7_ENC_CONTENT	*ec = req->envelope->d.enveloped->enc_data;
+	const EVP_CIPHER	*cipher;
+	EVP_CIPHER_CTX		*ctx = NULL;
+	unsigned char		 k[EVP_MAX_KEY_LENGTH];
+	unsigned char		*buf = NULL;
+	int			 want, n, m, rc = -1;
+
+	if ((cipher = alg_cipher_get(req->cipher)) == NULL ||
+	    (ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_DecryptInit_ex(ctx, cipher, NULL, NULL, NULL) != 1) {
+		log_ssl("txid=%s: %s", req->txid, __func__);
+		scep_fail(req, SCEP_FAIL_BAD_REQUEST, "internal error");
+		goto out;
+	}
+	if (EVP_CIPHER_asn1_to_param(ctx, ec->algorithm->parameter) <= 0) {
+		log_ssl_clear();
+		scep_fail(req, SCEP_FAIL_BAD_REQUEST, "the content encryption "
+		    "parameters are malformed");
+		goto out;
+	}
+	want = EVP_CIPHER_CTX_get_key_length(ctx);
+	if (want <= 0 || (size_t)want > sizeof(k)) {
+		scep_fail(req, SCEP_FAIL_BAD_ALG, "unusable content cipher");
+		goto out;
+	}
+	if (key != NULL && keylen == (size_t)want)
+		memcpy(k, key, keylen);
+	else if (RAND_bytes(k, want) != 1) {
+		log_ssl("txid=%s: RAND_bytes", req->txid);
+		scep_fail(req, SCEP_FAIL_BAD_REQUEST, "internal error");
+		goto out;
+	}
+	if ((buf = malloc((size_t)ec->enc_data->length +
+	    EVP_MAX_BLOCK_LENGTH)) == NULL) {
+		scep_fail(req, SCEP_FAIL_BAD_REQUEST, "out of memory");
+		goto out;
+	}
+	if (EVP_DecryptInit_ex(ctx, NULL, NULL, k, NULL) != 1 ||
+	    EVP_DecryptUpdate(ctx, buf, &n, ec->enc_data->data,
+	    ec->enc_data->length) != 1 ||
+	    EVP_DecryptFinal_ex(ctx, buf + n, &m) != 1) {
+		if (!req->unwrap_failed)
+			log_ssl("txid=%s: cannot decrypt the envelope",
+			    req->txid);
+		scep_fail(req, SCEP_FAIL_BAD_MESSAGE_CHECK,
+		    "the envelope cannot be decrypted");
+		goto out;
+	}
+	if (n + m == 0) {
+		scep_fail(req, SCEP_FAIL_BAD_REQUEST, "the envelope is empty");
+		goto out;
+	}
+	*out = buf;
+	*outlen = (size_t)(n + m);
+	buf = NULL;
+	rc = 0;
+ out:
+	OPENSSL_cleanse(k, sizeof(k));
+	free(buf);
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
 }
 
 int
 scep_request_decrypt(struct scep_request *req, X509 *ra_cert,
     EVP_PKEY *ra_key, unsigned ciphers, unsigned char **out, size_t *outlen)
 {
-	BIO	*bio = NULL;
-	char	*data;
-	long	 len;
-	int	 rc = -1;
+	PKCS7_RECIP_INFO	*ri;
+	unsigned char		*key = NULL;
+	size_t			 keylen = 0;
+	int			 rc = -1;
 
 	*out = NULL;
 	*outlen = 0;
+	req->unwrap_failed = 0;
 	if (req->envelope == NULL) {
 		scep_fail(req, SCEP_FAIL_BAD_REQUEST, "no envelope to decrypt");
 		goto out;
@@ -395,32 +502,34 @@ scep_request_decrypt(struct scep_request *req, X509 *ra_cert,
 		    "not accepted here", alg_cipher_name(req->cipher));
 		goto out;
 	}
-	if (!scep_recipient_matches(req->envelope, ra_cert)) {
+	if ((ri = scep_recipient_find(req->envelope, ra_cert)) == NULL) {
 		scep_fail(req, SCEP_FAIL_BAD_MESSAGE_CHECK, "the envelope is "
 		    "not encrypted to the RA certificate");
 		goto out;
 	}
-	if ((bio = BIO_new(BIO_s_mem())) == NULL) {
-		log_ssl("%s: BIO_new", __func__);
-		scep_fail(req, SCEP_FAIL_BAD_REQUEST, "internal error");
+	if (OBJ_obj2nid(ri->key_enc_algor->algorithm) != NID_rsaEncryption) {
+		scep_fail(req, SCEP_FAIL_BAD_ALG, "the content key is not "
+		    "wrapped with rsaEncryption");
 		goto out;
 	}
-	if (PKCS7_decrypt(req->envelope, ra_key, ra_cert, bio, 0) != 1) {
-		log_ssl("txid=%s: cannot decrypt the envelope", req->txid);
+	/* Only this step's errors may be judged by the caller. */
+	log_ssl_clear();
+	if ((key = scep_unwrap_key(ra_key, ri->enc_key, &keylen)) == NULL)
+		req->unwrap_failed = 1;
+	/* Even without a key: the same work, and the same answer. */
+	if (scep_decrypt_content(req, key, keylen, out, outlen) == -1)
+		goto out;
+	if (req->unwrap_failed) {
+		free(*out);
+		*out = NULL;
+		*outlen = 0;
 		scep_fail(req, SCEP_FAIL_BAD_MESSAGE_CHECK,
 		    "the envelope cannot be decrypted");
 		goto out;
 	}
-	len = BIO_get_mem_data(bio, &data);
-	if (len <= 0 || (*out = malloc((size_t)len)) == NULL) {
-		scep_fail(req, SCEP_FAIL_BAD_REQUEST, "the envelope is empty");
-		goto out;
-	}
-	memcpy(*out, data, (size_t)len);
-	*outlen = (size_t)len;
 	rc = 0;
  out:
-	BIO_free(bio);
+	OPENSSL_clear_free(key, keylen);
 	return rc;
 }
 

@@ -18,6 +18,7 @@
 #include "http.h"
 #include "log.h"
 #include "service.h"
+#include "signer.h"
 #include "version.h"
 
 #define SCEPD_EXIT_OK		0
@@ -46,7 +47,8 @@ scepd_usage(FILE *f)
 "way finish, answer every other request already accepted with 503 and\n"
 "Retry-After, and exit;\n"
 "SIGHUP reloads the policy file (an invalid one is refused, and the\n"
-"policy in force stays).\n"
+"policy in force stays) and, if the token refused the PIN, reads the PIN\n"
+"file and tries it again at once.\n"
 "Exit status: 0 after a clean stop, 1 on a start-up or runtime failure,\n"
 "2 on a usage error.\n");
 }
@@ -83,6 +85,7 @@ scepd_wait_for_stop(struct service *svc)
 		if (sig == SIGHUP) {
 			log_info("SIGHUP: reloading the policy");
 			service_policy_reload(svc);
+			signer_retry_pin(svc->signer);
 			continue;
 		}
 		log_info("%s: stopping after in-flight requests",

@@ -68,7 +68,7 @@ build/asan/bin/%: build/asan/obj/src/%.o build/asan/libscepd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 
-integ-asan: build/tests/netload build/asan/bin/scepd build/asan/bin/scepctl build/tests/sceptest \
+integ-asan: lib/p11fault.so build/tests/netload build/asan/bin/scepd build/asan/bin/scepctl build/tests/sceptest \
 	    build/tests/webhook-responder
 	@SCEPD_BIN=$(CURDIR)/build/asan/bin/scepd \
 	SCEPCTL_BIN=$(CURDIR)/build/asan/bin/scepctl tests/integ/run.sh --asan

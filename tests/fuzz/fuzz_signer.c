@@ -81,16 +81,18 @@ signer_check_keys(struct signer *sg)
 }
 
 struct signer_session *
-signer_session_open(struct signer *sg)
+signer_session_open(struct signer *sg, const char **why)
 {
 	struct signer_session	*ss;
 
 	if (fuzz_signer_countdown > 0 && --fuzz_signer_countdown == 0) {
+		*why = SIGNER_WHY_DOWN;
 		log_error("fuzz signer: session refused (simulated outage)");
 		return NULL;
 	}
 	if ((ss = calloc(1, sizeof(*ss))) == NULL) {
 		log_error("%s: out of memory", __func__);
+		*why = SIGNER_WHY_DOWN;
 		return NULL;
 	}
 	ss->sg = sg;
@@ -118,4 +120,18 @@ signer_session_close(struct signer_session *ss)
 	for (i = 0; i < SIGNER_ROLE__MAX; i++)
 		EVP_PKEY_free(ss->pkeys[i]);
 	free(ss);
+}
+
+/* Software keys never fail as a token does. */
+int
+signer_log_key_failure(const char *what)
+{
+	log_ssl("%s", what);
+	return 0;
+}
+
+void
+signer_retry_pin(struct signer *sg)
+{
+	(void)sg;
 }

@@ -197,3 +197,32 @@ wait_for() {
 
 # log_has PATTERN: the scepd log has a line matching PATTERN.
 log_has() { grep -q "$1" "$SCEPD_LOG"; }
+
+# use_fault_module: writes $CA/fault.conf, which loads the token through
+# lib/p11fault.so (hsm/p11fault.c) with no faults yet; fault_set and
+# fault_clear change its rules while scepd runs.  Every PKCS#11 call is
+# logged to $FAULT_LOG.
+FAULT_MODULE="$TOP/lib/p11fault.so"
+FAULT_CTL="$WORK/p11fault.conf"
+FAULT_LOG="$WORK/p11fault.log"
+use_fault_module() {
+	[ -f "$FAULT_MODULE" ] || fail "build first: make lib/p11fault.so"
+	sed -e "s|module = \"$SOFTHSM_MODULE\";|module = \"$FAULT_MODULE\";|" \
+	    -e "s|SOFTHSM2_CONF = |P11FAULT_MODULE = \"$SOFTHSM_MODULE\"; P11FAULT_CONTROL = \"$FAULT_CTL\"; P11FAULT_LOG = \"$FAULT_LOG\"; SOFTHSM2_CONF = |" \
+	    "$CA/scepd.conf" >"$CA/fault.conf"
+	grep -q p11fault "$CA/fault.conf" ||
+	    fail "could not point the config at the fault module"
+	fault_clear
+}
+
+# fault_set RULE...: the fault rules (libconfig groups, see
+# hsm/p11fault.c), renamed into place so a call never reads half a file.
+fault_set() {
+	{ printf 'faults = (\n'; printf '%s,\n' "$@" | sed '$ s/,$//'
+	  printf ');\n'; } >"$FAULT_CTL.new"
+	mv "$FAULT_CTL.new" "$FAULT_CTL"
+}
+fault_clear() { printf 'faults = ();\n' >"$FAULT_CTL.new"; mv "$FAULT_CTL.new" "$FAULT_CTL"; }
+
+# fault_calls: the PKCS#11 functions called so far, one per line.
+fault_calls() { awk '{ print $1 }' "$FAULT_LOG" 2>/dev/null; }

@@ -151,6 +151,7 @@ test_config_loads_every_setting_of_a_complete_file(void **state)
 	static const char *const edits[] = {
 		"5=  pin_env = \"SCEPD_PIN\";",
 		"8+  lock_timeout = 90;",
+		"8+  pin_retry_interval = 0;",
 		"8+  environment = { SOFTHSM2_CONF = \"/etc/softhsm2.conf\"; "
 		    "A = \"b\"; };",
 		"11=policy = { file = \"/etc/scepd/policy.conf\"; "
@@ -183,6 +184,7 @@ test_config_loads_every_setting_of_a_complete_file(void **state)
 	assert_int_equal(cfg->hsm.ra_key.id_len, 0);
 	assert_string_equal(cfg->hsm.lock_file, "/run/hsm.lock");
 	assert_int_equal(cfg->hsm.lock_timeout, 90);
+	assert_int_equal(cfg->hsm.pin_retry_interval, 0);
 	assert_int_equal(cfg->hsm.n_env, 2);
 	assert_string_equal(cfg->hsm.env[0].name, "SOFTHSM2_CONF");
 	assert_string_equal(cfg->hsm.env[0].value, "/etc/softhsm2.conf");
@@ -275,6 +277,7 @@ test_config_defaults_omitted_settings(void **state)
 	assert_int_equal(cfg->workers, 4);
 	assert_int_equal(cfg->max_body, 65536);
 	assert_int_equal(cfg->hsm.lock_timeout, CONFIG_DEFAULT_LOCK_TIMEOUT);
+	assert_int_equal(cfg->hsm.pin_retry_interval, CONFIG_DEFAULT_PIN_RETRY);
 	assert_null(cfg->hsm.pin_env);
 	assert_int_equal(cfg->hsm.n_env, 0);
 	assert_null(cfg->audit_log);
@@ -620,6 +623,19 @@ test_config_refuses_lock_timeout_out_of_range(void **state)
 }
 
 static void
+test_config_refuses_pin_retry_interval_out_of_range(void **state)
+{
+	static const char *const neg[] = { "8+  pin_retry_interval = -1;",
+	    NULL };
+	static const char *const big[] = {
+	    "8+  pin_retry_interval = 86401;", NULL };
+
+	(void)state;
+	expect_error(neg, 9, "between 0 and 86400");
+	expect_error(big, 9, "between 0 and 86400");
+}
+
+static void
 test_config_refuses_a_key_that_is_not_a_pkcs11_uri(void **state)
 {
 	static const char *const edits[] = {
@@ -881,6 +897,7 @@ main(void)
 		T(test_config_refuses_workers_out_of_range),
 		T(test_config_refuses_max_body_out_of_range),
 		T(test_config_refuses_lock_timeout_out_of_range),
+		T(test_config_refuses_pin_retry_interval_out_of_range),
 		T(test_config_refuses_a_key_that_is_not_a_pkcs11_uri),
 		T(test_config_refuses_a_key_uri_naming_no_object),
 		T(test_config_refuses_an_unknown_cipher),

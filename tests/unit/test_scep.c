@@ -407,6 +407,53 @@ test_scep_refuses_envelope_the_key_cannot_open(void **state)
 }
 
 /*
+ * Decrypts o's envelope with the RA key; expects badMessageCheck with
+ * the one text every undecryptable envelope gets, and returns whether
+ * the key failed to unwrap.
+ */
+static int
+decrypt_fails_alike(struct fixture *f, const struct tu_msg_opts *o)
+{
+	struct scep_request	*req;
+	unsigned char		*out = NULL;
+	size_t			 len;
+	char			 why[256];
+	int			 unwrap_failed;
+
+	req = parse(o, ALL_DIGESTS, why);
+	assert_non_null(req);
+	assert_int_equal(scep_request_decrypt(req, f->ra_cert, f->ra_key,
+	    ALL_CIPHERS, &out, &len), -1);
+	assert_null(out);
+	assert_int_equal(req->fail, SCEP_FAIL_BAD_MESSAGE_CHECK);
+	assert_string_equal(req->fail_text, "the envelope cannot be decrypted");
+	unwrap_failed = req->unwrap_failed;
+	scep_request_free(req);
+	ERR_clear_error();
+	return unwrap_failed;
+}
+
+static void
+test_scep_bad_wrapped_key_and_bad_content_are_answered_alike(void **state)
+{
+	struct fixture		*f = *state;
+	struct tu_msg_opts	 o = default_msg(f);
+	int			 i;
+
+	/*
+	 * A content key that does not unwrap is replaced by a random
+	 * one, so the answer is that of content that does not decrypt:
+	 * the client learns nothing about the RSA padding.
+	 */
+	o.corrupt_wrapped_key = 1;
+	for (i = 0; i < 8; i++)
+		assert_true(decrypt_fails_alike(f, &o));
+	o.corrupt_wrapped_key = 0;
+	o.corrupt_content = 1;
+	assert_false(decrypt_fails_alike(f, &o));
+}
+
+/*
  * Validly signed messages around hostile inner content: the outer
  * signature holds, so the codec must check every field it touches.
  */
@@ -843,6 +890,7 @@ main(void)
 		cmocka_unit_test(test_scep_parse_refuses_random_bytes),
 		cmocka_unit_test(test_scep_parse_refuses_every_truncation),
 		cmocka_unit_test(test_scep_parse_refuses_trailing_garbage),
+		cmocka_unit_test(test_scep_bad_wrapped_key_and_bad_content_are_answered_alike),
 		cmocka_unit_test(test_scep_parse_survives_bit_flips),
 		cmocka_unit_test(test_scep_parse_reads_a_good_request),
 		cmocka_unit_test(test_scep_parse_needs_a_transaction_id),

@@ -186,6 +186,22 @@ tu_corrupt(PKCS7 *p7)
 	d[ASN1_STRING_length(si->enc_digest) / 2] ^= 0x5a;
 }
 
+static void
+tu_flip_middle(ASN1_OCTET_STRING *s)
+{
+	unsigned char	*d = (unsigned char *)ASN1_STRING_get0_data(s);
+
+	d[ASN1_STRING_length(s) / 2] ^= 0x5a;
+}
+
+static void
+tu_flip_last(ASN1_OCTET_STRING *s)
+{
+	unsigned char	*d = (unsigned char *)ASN1_STRING_get0_data(s);
+
+	d[ASN1_STRING_length(s) - 1] ^= 0x5a;
+}
+
 unsigned char *
 tu_pkimessage(const struct tu_msg_opts *o, size_t *len)
 {
@@ -201,6 +217,11 @@ tu_pkimessage(const struct tu_msg_opts *o, size_t *len)
 	in = BIO_new_mem_buf(o->content, (int)o->content_len);
 	env = PKCS7_encrypt(recips, in, o->cipher, PKCS7_BINARY);
 	assert_non_null(env);
+	if (o->corrupt_wrapped_key)
+		tu_flip_middle(sk_PKCS7_RECIP_INFO_value(
+		    env->d.enveloped->recipientinfo, 0)->enc_key);
+	if (o->corrupt_content)
+		tu_flip_last(env->d.enveloped->enc_data->enc_data);
 	n = i2d_PKCS7(env, &envder);
 	assert_true(n > 0);
 	if (o->inner != NULL)

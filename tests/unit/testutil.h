@@ -41,6 +41,8 @@ struct tu_msg_opts {
 	const unsigned char	*content;	/* to envelope */
 	size_t			 content_len;
 	int			 corrupt_signature;
+	int			 corrupt_wrapped_key;	/* the RSA-encrypted CEK */
+	int			 corrupt_content;	/* the last cipher block */
 	/* Signed as is instead of an envelope of content (hostile input). */
 	const unsigned char	*inner;
 	size_t			 inner_len;
