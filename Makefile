@@ -33,11 +33,12 @@ COMMON	 = src/log.c src/alg.c src/config.c src/cfgutil.c src/encode.c \
 	   src/certbuild.c src/files.c src/store_sqlite.c hsm/keyref.c \
 	   src/issue.c policy/policy_load.c policy/policy_eval.c \
 	   policy/policy_request.c src/challenge_check.c src/webhook.c \
-	   src/audit.c src/ratelimit.c hsm/hsm_lock.c
+	   src/audit.c src/ratelimit.c hsm/hsm_lock.c hsm/softhsm.c
 SERVER	 = src/http.c src/service.c src/pkiop.c src/scep.c \
 	   hsm/signer_p11.c
 ADMIN	 = src/scepctl_init.c src/scepctl_otp.c src/scepctl_pending.c \
-	   src/scepctl_policy.c hsm/provision.c hsm/p11_admin.c hsm/softhsm.c
+	   src/scepctl_policy.c src/scepctl_hsm.c hsm/provision.c \
+	   hsm/p11_admin.c hsm/signer_p11.c
 
 OBJ	 = build/obj
 obj	 = $(patsubst %.c,$(OBJ)/%.o,$(1))

@@ -25,6 +25,7 @@
 #include "hsm_lock.h"
 #include "log.h"
 #include "signer.h"
+#include "softhsm.h"
 
 #define SIGNER_PIN_MAX		256
 #define SIGNER_PROBE_LEN	32
@@ -79,6 +80,8 @@ struct signer {
 	 */
 	time_t			 pin_refused_at;
 	atomic_int		 pin_retry_asked;	/* SIGHUP */
+	/* The token files were restored: prove the keys before use. */
+	int			 restored;
 };
 
 struct signer_session {
@@ -387,6 +390,8 @@ signer_session_release(struct signer_session *ss)
 	ss->nkeys = 0;
 }
 
+static int	signer_session_prove(struct signer_session *);
+
 struct signer_session *
 signer_session_open(struct signer *sg, const char **why)
 {
@@ -411,6 +416,11 @@ signer_session_open(struct signer *sg, const char **why)
 			break;
 		ss->why = NULL;
 		if (signer_session_start(ss) == 0) {
+			if (sg->restored && signer_session_prove(ss) == -1) {
+				signer_session_release(ss);
+				*why = SIGNER_WHY_RESTORED;
+				break;
+			}
 			*why = NULL;
 			return ss;
 		}
@@ -418,6 +428,18 @@ signer_session_open(struct signer *sg, const char **why)
 		if (ss->why != NULL) {
 			*why = ss->why;
 			break;
+		}
+		/* A crash during a SoftHSM login empties token.object. */
+		if (sg->cfg->softhsm_tokens != NULL &&
+		    softhsm_tokens_damaged(sg->cfg->softhsm_tokens,
+		    sg->cfg->softhsm_backup) == 1) {
+			/* Nothing of the module may hold the old files. */
+			signer_module_unload(sg);
+			if (softhsm_restore(sg->cfg->softhsm_tokens,
+			    sg->cfg->softhsm_backup) == -1)
+				break;
+			sg->restored = 1;
+			continue;
 		}
 		/*
 		 * The token or the HSM behind the module may have gone
@@ -618,33 +640,50 @@ signer_probe_decrypt(EVP_PKEY *key, X509 *cert, const char *role)
 	return rc;
 }
 
-int
-signer_check_keys(struct signer *sg)
+/*
+ * Proves that each role's key in the session belongs to its
+ * certificate (and that the RA key decrypts).  -1 (logged).
+ */
+static int
+signer_session_prove(struct signer_session *ss)
 {
-	struct signer_session	*ss;
-	EVP_PKEY		*key;
-	const char		*why;
-	int			 role, rc = -1;
+	struct signer	*sg = ss->sg;
+	EVP_PKEY	*key;
+	int		 role;
 
-	if ((ss = signer_session_open(sg, &why)) == NULL)
-		return -1;
 	for (role = 0; role < SIGNER_ROLE__MAX; role++) {
 		if ((key = signer_session_get0_key(ss, role)) == NULL ||
 		    signer_probe_sign(key, sg->certs[role],
 		    signer_role_names[role]) == -1)
-			goto out;
+			return -1;
 	}
 	if (EVP_PKEY_get_base_id(X509_get0_pubkey(
 	    sg->certs[SIGNER_ROLE_RA])) != EVP_PKEY_RSA) {
 		log_error("the RA certificate must hold an RSA key: "
 		    "requests are encrypted to it");
-		goto out;
+		return -1;
 	}
 	if (signer_probe_decrypt(signer_session_get0_key(ss,
 	    SIGNER_ROLE_RA), sg->certs[SIGNER_ROLE_RA], "RA") == -1)
-		goto out;
-	rc = 0;
- out:
+		return -1;
+	if (sg->restored) {
+		log_warnx("the restored token holds the keys of the CA and "
+		    "RA certificates");
+		sg->restored = 0;
+	}
+	return 0;
+}
+
+int
+signer_check_keys(struct signer *sg)
+{
+	struct signer_session	*ss;
+	const char		*why;
+	int			 rc;
+
+	if ((ss = signer_session_open(sg, &why)) == NULL)
+		return -1;
+	rc = signer_session_prove(ss);
 	signer_session_close(ss);
 	return rc;
 }

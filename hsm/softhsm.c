@@ -1,9 +1,11 @@
 /*
- * SoftHSM2 set-up for `scepctl init`.
+ * SoftHSM2 set-up for `scepctl init`, and repair of a token a crash
+ * damaged.
  *
  * A process killed during a SoftHSM login can leave token.object
- * empty; the copy made here, right after provisioning, is what an
- * operator restores (see README: "Restoring the SoftHSM token").
+ * empty (SoftHSM truncates it, drops its lock and writes it again); the
+ * copy made right after provisioning is what scepd restores from (see
+ * README: "The token survives a crash").
  */
 #include <sys/stat.h>
 
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "files.h"
@@ -187,4 +190,167 @@ softhsm_backup(const char *dir)
 	free(tokens);
 	free(backup);
 	return rc;
+}
+
+static int
+softhsm_is_object_file(const char *name)
+{
+	size_t	n = strlen(name);
+
+	return n > 7 && strcmp(name + n - 7, ".object") == 0;
+}
+
+/*
+ * One token directory (tokens/UUID): damaged if an object file in it
+ * is empty, or if want (the same directory in the backup, or NULL) has
+ * an object file it lacks.
+ */
+static int
+softhsm_token_damaged(const char *dir, const char *want)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	char		*path = NULL;
+	int		 damaged = 0;
+
+	if ((d = opendir(dir)) == NULL) {
+		log_error("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while (damaged == 0 && (de = readdir(d)) != NULL) {
+		if (!softhsm_is_object_file(de->d_name))
+			continue;
+		if (asprintf(&path, "%s/%s", dir, de->d_name) == -1) {
+			path = NULL;
+			damaged = -1;
+			break;
+		}
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_size == 0) {
+			log_warnx("SoftHSM object file %s is empty", path);
+			damaged = 1;
+		}
+		free(path);
+		path = NULL;
+	}
+	closedir(d);
+	if (damaged != 0 || want == NULL || (d = opendir(want)) == NULL)
+		return damaged;
+	while (damaged == 0 && (de = readdir(d)) != NULL) {
+		if (!softhsm_is_object_file(de->d_name))
+			continue;
+		if (asprintf(&path, "%s/%s", dir, de->d_name) == -1) {
+			path = NULL;
+			damaged = -1;
+			break;
+		}
+		if (stat(path, &st) == -1 && errno == ENOENT) {
+			log_warnx("SoftHSM object file %s is missing", path);
+			damaged = 1;
+		}
+		free(path);
+		path = NULL;
+	}
+	closedir(d);
+	return damaged;
+}
+
+int
+softhsm_tokens_damaged(const char *tokens, const char *backup)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	char		*dir = NULL, *want = NULL;
+	int		 damaged = 0;
+
+	if ((d = opendir(tokens)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		log_error("%s: %s", tokens, strerror(errno));
+		return -1;
+	}
+	while (damaged == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (asprintf(&dir, "%s/%s", tokens, de->d_name) == -1 ||
+		    asprintf(&want, "%s/%s", backup, de->d_name) == -1) {
+			free(dir);
+			dir = want = NULL;
+			damaged = -1;
+			break;
+		}
+		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+			damaged = softhsm_token_damaged(dir,
+			    stat(want, &st) == 0 ? want : NULL);
+		free(dir);
+		free(want);
+		dir = want = NULL;
+	}
+	closedir(d);
+	return damaged;
+}
+
+/* Makes a rename in dir durable. */
+static void
+softhsm_sync_dir(const char *path)
+{
+	char	*dir, *slash;
+	int	 fd;
+
+	if ((dir = strdup(path)) == NULL)
+		return;
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if ((fd = open(slash != NULL ? dir : ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
+int
+softhsm_restore(const char *tokens, const char *backup)
+{
+	struct timespec	 ts;
+	char		*fresh = NULL, *old = NULL;
+	int		 rc = -1;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (asprintf(&fresh, "%s.restoring-%ld", tokens, (long)getpid()) ==
+	    -1 || asprintf(&old, "%s.damaged-%lld.%09ld", tokens,
+	    (long long)ts.tv_sec, ts.tv_nsec) == -1) {
+		free(fresh);
+		fresh = old = NULL;
+		log_error("%s: out of memory", __func__);
+		goto out;
+	}
+	/* The copy is complete and verified before anything moves. */
+	if (softhsm_copy_tree(backup, fresh) == -1)
+		goto out;
+	if (rename(tokens, old) == -1 && errno != ENOENT) {
+		log_error("rename %s: %s", tokens, strerror(errno));
+		goto out;
+	}
+	if (rename(fresh, tokens) == -1) {
+		log_error("rename %s to %s: %s", fresh, tokens,
+		    strerror(errno));
+		goto out;
+	}
+	softhsm_sync_dir(tokens);
+	log_warnx("restored the SoftHSM token directory %s from %s; the "
+	    "damaged one is kept as %s", tokens, backup, old);
+	rc = 0;
+ out:
+	free(fresh);
+	free(old);
+	return rc;
+}
+
+int
+softhsm_copy(const char *from, const char *to)
+{
+	return softhsm_copy_tree(from, to);
 }

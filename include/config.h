@@ -43,6 +43,8 @@ struct hsm_config {
 	char			*lock_file;	/* serialises all token work */
 	int			 lock_timeout;	/* seconds */
 	int			 pin_retry_interval; /* seconds, 0: never */
+	char			*softhsm_tokens;	/* SoftHSM token files */
+	char			*softhsm_backup;	/* ... and their copy */
 	struct config_env	*env;		/* set before the module loads */
 	size_t			 n_env;
 };

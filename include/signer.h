@@ -47,6 +47,8 @@ int		 signer_check_keys(struct signer *sg);
 #define SIGNER_WHY_DOWN	"HSM unavailable"
 #define SIGNER_WHY_PIN	"HSM unavailable: the token refused the PIN"
 #define SIGNER_WHY_BUSY	"HSM busy"
+#define SIGNER_WHY_RESTORED \
+	"HSM unavailable: the restored token does not hold the keys"
 
 /*
  * NULL (logged) if the token cannot be used right now; *why is then

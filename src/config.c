@@ -112,7 +112,8 @@ config_load_hsm(struct cfgutil *cx, const config_setting_t *root,
 {
 	static const char *const names[] = { "module", "token", "pin_file",
 	    "pin_env", "ca_key", "ra_key", "lock_file", "lock_timeout",
-	    "pin_retry_interval", "environment", NULL };
+	    "pin_retry_interval", "softhsm_tokens", "softhsm_backup",
+	    "environment", NULL };
 	config_setting_t *g;
 
 	if (cfgutil_group(cx, root, "hsm", 1, &g) == -1)
@@ -129,11 +130,18 @@ config_load_hsm(struct cfgutil *cx, const config_setting_t *root,
 	    &hsm->lock_timeout) == -1 ||
 	    cfgutil_int(cx, g, "hsm", "pin_retry_interval", 0, 86400,
 	    &hsm->pin_retry_interval) == -1 ||
+	    cfgutil_path(cx, g, "hsm", "softhsm_tokens", 0,
+	    &hsm->softhsm_tokens) == -1 ||
+	    cfgutil_path(cx, g, "hsm", "softhsm_backup", 0,
+	    &hsm->softhsm_backup) == -1 ||
 	    config_load_env(cx, g, hsm) == -1)
 		return -1;
 	if ((hsm->pin_file == NULL) == (hsm->pin_env == NULL))
 		return cfgutil_fail(cx, g, "hsm needs exactly one of pin_file "
 		    "and pin_env");
+	if ((hsm->softhsm_tokens == NULL) != (hsm->softhsm_backup == NULL))
+		return cfgutil_fail(cx, g, "hsm.softhsm_tokens and "
+		    "hsm.softhsm_backup go together");
 	return 0;
 }
 
@@ -315,6 +323,8 @@ config_free(struct scepd_config *cfg)
 	free(cfg->hsm.token_label);
 	free(cfg->hsm.pin_file);
 	free(cfg->hsm.pin_env);
+	free(cfg->hsm.softhsm_tokens);
+	free(cfg->hsm.softhsm_backup);
 	keyref_clear(&cfg->hsm.ca_key);
 	keyref_clear(&cfg->hsm.ra_key);
 	free(cfg->hsm.lock_file);

@@ -36,6 +36,7 @@ scepctl_usage(FILE *f)
 "  policy explain --config FILE --csr F  which rule decides, and why\n"
 "  challenge hash                        hash a challenge for a policy\n"
 "  challenge derive --config FILE --subject DN   an hmac challenge\n"
+"  hsm verify|backup|restore --config FILE   the SoftHSM token's copy\n"
 "  help, --help                          this text; COMMAND --help: more\n"
 "  --version                             print the version\n"
 "\n"
@@ -185,6 +186,7 @@ main(int argc, char *argv[])
 		{ "pending", scepctl_pending },
 		{ "policy", scepctl_policy },
 		{ "challenge", scepctl_challenge },
+		{ "hsm", scepctl_hsm },
 	};
 	const char	*cmd;
 	size_t		 i;

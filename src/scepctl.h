@@ -19,6 +19,7 @@ int	scepctl_otp(int argc, char *argv[]);
 int	scepctl_pending(int argc, char *argv[]);
 int	scepctl_policy(int argc, char *argv[]);
 int	scepctl_challenge(int argc, char *argv[]);
+int	scepctl_hsm(int argc, char *argv[]);
 
 /* Loads FILE of --config and opens its database; -1 (reported). */
 int	scepctl_open(const char *config, struct scepd_config **cfg,

@@ -281,7 +281,7 @@ init_write_config(const struct init_opts *o, const char *dir,
     const char *module, const struct provision_result *res)
 {
 	char	*ca_uri = NULL, *ra_uri = NULL, *text = NULL, *path = NULL;
-	char	 env[PATH_MAX + 256] = "";
+	char	 env[PATH_MAX + 512] = "";
 	int	 n, rc = -1;
 
 	if ((ca_uri = keyref_uri_new(PROVISION_CA_LABEL, res->ca_id,
@@ -291,10 +291,16 @@ init_write_config(const struct init_opts *o, const char *dir,
 		goto out;
 	if (o->module == NULL)
 		snprintf(env, sizeof(env),
+		    "  # A crash during a SoftHSM login can empty the token\n"
+		    "  # files: scepd then restores them from this verified\n"
+		    "  # copy (scepctl hsm verify checks it).\n"
+		    "  softhsm_tokens = \"%s\";\n"
+		    "  softhsm_backup = \"%s\";\n"
 		    "  # SoftHSM reads its settings when the module loads.\n"
 		    "  environment = {\n"
 		    "    SOFTHSM2_CONF = \"%s/%s\";\n"
-		    "  };\n", dir, SOFTHSM_CONF_NAME);
+		    "  };\n", SOFTHSM_TOKENS_NAME, SOFTHSM_BACKUP_NAME, dir,
+		    SOFTHSM_CONF_NAME);
 	n = asprintf(&text,
 "# scepd configuration, written by scepctl init.\n"
 "# Relative paths are relative to this file's directory.\n"
