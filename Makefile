@@ -11,6 +11,7 @@ PREFIX	?= /usr/local
 DESTDIR	?=
 BINDIR	 = $(PREFIX)/bin
 LIBDIR	 = $(PREFIX)/lib/scepd
+LIBEXECDIR = $(PREFIX)/libexec/scepd
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -23,7 +24,8 @@ PKGS	 = libcrypto libp11 p11-kit-1 libmicrohttpd sqlite3 libconfig \
 	   libcurl jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) \
+	   -DSCEPD_LIBEXECDIR='"$(LIBEXECDIR)"' $(CFLAGS)
 LDLIBS	 = $(PKG_LIBS) -lpthread
 
 # Modules shared by both programs.
@@ -34,8 +36,12 @@ COMMON	 = src/log.c src/alg.c src/config.c src/cfgutil.c src/encode.c \
 	   src/issue.c policy/policy_load.c policy/policy_eval.c \
 	   policy/policy_request.c src/challenge_check.c src/webhook.c \
 	   src/audit.c src/ratelimit.c hsm/hsm_lock.c hsm/softhsm.c
-SERVER	 = src/http.c src/service.c src/pkiop.c src/scep.c \
-	   hsm/signer_p11.c
+# The worker's request path, and the processes around it.
+SERVER	 = src/http.c src/service.c src/pkiop.c src/scep.c src/ipc.c \
+	   src/privdrop.c
+PROCS	 = src/scepd.c src/parent.c src/worker.c src/signer_ipc.c
+# The key process: the only program that loads the PKCS#11 module.
+KEYPROC	 = src/keyproc.c src/ipc.c src/privdrop.c hsm/signer_p11.c
 ADMIN	 = src/scepctl_init.c src/scepctl_otp.c src/scepctl_pending.c \
 	   src/scepctl_policy.c src/scepctl_hsm.c hsm/provision.c \
 	   hsm/p11_admin.c hsm/signer_p11.c
@@ -43,13 +49,17 @@ ADMIN	 = src/scepctl_init.c src/scepctl_otp.c src/scepctl_pending.c \
 OBJ	 = build/obj
 obj	 = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
-all: bin/scepd bin/scepctl lib/p11fault.so
+all: bin/scepd bin/scepd-keyproc bin/scepctl lib/p11fault.so
 
 $(OBJ)/%.o: %.c $(wildcard include/*.h src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-bin/scepd: $(call obj,src/scepd.c $(SERVER) $(COMMON))
+bin/scepd: $(call obj,$(PROCS) $(SERVER) $(COMMON))
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bin/scepd-keyproc: $(call obj,$(KEYPROC) $(COMMON))
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -90,6 +100,8 @@ demo: deps
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 bin/scepd bin/scepctl $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 bin/scepd-keyproc $(DESTDIR)$(LIBEXECDIR)/
 	install -d $(DESTDIR)$(LIBDIR)
 	install -m 0755 lib/p11fault.so $(DESTDIR)$(LIBDIR)/
 

@@ -565,6 +565,26 @@ signer_session_close(struct signer_session *ss)
 	free(ss);
 }
 
+int
+signer_session_sign_cert(struct signer_session *ss, X509 **cert,
+    const EVP_MD *md)
+{
+	EVP_PKEY	*key;
+	X509		*ca = ss->sg->certs[SIGNER_ROLE_CA];
+
+	if ((key = signer_session_get0_key(ss, SIGNER_ROLE_CA)) == NULL)
+		return -1;
+	if (X509_sign(*cert, key, md) <= 0) {
+		log_ssl("signing the certificate");
+		return -1;
+	}
+	if (X509_verify(*cert, X509_get0_pubkey(ca)) != 1) {
+		log_ssl_clear();
+		return SIGNER_MISMATCH;
+	}
+	return 0;
+}
+
 /* Signs random bytes with key and checks them against the certificate. */
 static int
 signer_probe_sign(EVP_PKEY *key, X509 *cert, const char *role)

@@ -22,6 +22,7 @@
 #define CONFIG_DEFAULT_IDLE_TIMEOUT	10
 #define CONFIG_DEFAULT_LOCK_TIMEOUT	30
 /* A refused PIN is tried again after this long (README, "PIN refusals"). */
+#define CONFIG_DEFAULT_CALL_TIMEOUT	20
 #define CONFIG_DEFAULT_PIN_RETRY	300
 #define CONFIG_DEFAULT_CHALLENGE_HASHES	2
 #define CONFIG_DEFAULT_CLIENT_FAILURES	30
@@ -43,6 +44,7 @@ struct hsm_config {
 	char			*lock_file;	/* serialises all token work */
 	int			 lock_timeout;	/* seconds */
 	int			 pin_retry_interval; /* seconds, 0: never */
+	int			 call_timeout;	/* seconds per key operation */
 	char			*softhsm_tokens;	/* SoftHSM token files */
 	char			*softhsm_backup;	/* ... and their copy */
 	struct config_env	*env;		/* set before the module loads */
@@ -68,6 +70,7 @@ struct scepd_config {
 	int		 max_connections_per_client;
 	int		 request_timeout;	/* seconds, whole request */
 	int		 idle_timeout;		/* seconds without a byte */
+	char		*user;			/* run as, when started as root */
 	char		*db_path;
 	struct hsm_config hsm;
 	struct limits_config limits;

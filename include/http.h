@@ -36,6 +36,14 @@ struct http_limits {
  */
 struct http_server	*http_start(struct service *svc, const char *listen,
 			    const struct http_limits *lim);
+/* A bound, listening socket for "ADDR:PORT"; -1 (logged). */
+int			 http_listen_socket(const char *listen);
+/*
+ * Starts serving on the listening socket fd, which it takes (it is
+ * closed by http_stop(), or on failure here).
+ */
+struct http_server	*http_start_fd(struct service *svc, int fd,
+			    const struct http_limits *lim);
 /* The port actually bound (useful with port 0). */
 unsigned int		 http_bound_port(struct http_server *hs);
 /*

@@ -64,11 +64,27 @@ struct signer_session *signer_session_open(struct signer *sg,
 void		 signer_retry_pin(struct signer *sg);
 /*
  * Returns the role's private key, found on first use by label/CKA_ID.
- * The key is borrowed: it is freed by signer_session_close().
+ * The key is borrowed: it is freed by signer_session_close().  The RA
+ * key decrypts and signs CertReps; the CA key signs only through
+ * signer_session_sign_cert() (an implementation may refuse anything
+ * else done with it).
  */
 EVP_PKEY	*signer_session_get0_key(struct signer_session *ss,
 		    enum signer_role role);
 void		 signer_session_close(struct signer_session *ss);
+
+#define SIGNER_MISMATCH	(-2)
+/*
+ * Signs the certificate *cert with the CA key and digest md, and
+ * proves the signature against the CA certificate.  On success *cert
+ * may have been replaced by the signed certificate (the one passed in
+ * is then freed).  -1 (logged) if the token failed or the signature
+ * was refused; SIGNER_MISMATCH if the signature does not verify
+ * (the caller must not use *cert then: a faulty RSA signature can
+ * give the key away, and the key process does not release one).
+ */
+int		 signer_session_sign_cert(struct signer_session *ss,
+		    X509 **cert, const EVP_MD *md);
 
 /*
  * After an operation with a session's key failed: drains the OpenSSL

@@ -113,7 +113,7 @@ config_load_hsm(struct cfgutil *cx, const config_setting_t *root,
 	static const char *const names[] = { "module", "token", "pin_file",
 	    "pin_env", "ca_key", "ra_key", "lock_file", "lock_timeout",
 	    "pin_retry_interval", "softhsm_tokens", "softhsm_backup",
-	    "environment", NULL };
+	    "environment", "call_timeout", NULL };
 	config_setting_t *g;
 
 	if (cfgutil_group(cx, root, "hsm", 1, &g) == -1)
@@ -130,6 +130,8 @@ config_load_hsm(struct cfgutil *cx, const config_setting_t *root,
 	    &hsm->lock_timeout) == -1 ||
 	    cfgutil_int(cx, g, "hsm", "pin_retry_interval", 0, 86400,
 	    &hsm->pin_retry_interval) == -1 ||
+	    cfgutil_int(cx, g, "hsm", "call_timeout", 1, 3600,
+	    &hsm->call_timeout) == -1 ||
 	    cfgutil_path(cx, g, "hsm", "softhsm_tokens", 0,
 	    &hsm->softhsm_tokens) == -1 ||
 	    cfgutil_path(cx, g, "hsm", "softhsm_backup", 0,
@@ -180,7 +182,7 @@ config_load_root(struct cfgutil *cx, const config_setting_t *root, void *arg)
 	static const char *const server[] = { "listen", "workers",
 	    "queue_length", "max_body", "max_header", "max_connections",
 	    "max_connections_per_client", "request_timeout", "idle_timeout",
-	    NULL };
+	    "user", NULL };
 	static const char *const database[] = { "path", NULL };
 	static const char *const ca[] = { "certificate", "ra_certificate",
 	    NULL };
@@ -216,7 +218,8 @@ config_load_root(struct cfgutil *cx, const config_setting_t *root, void *arg)
 	    cfgutil_int(cx, g, "server", "request_timeout", 1,
 	    CONFIG_MAX_TIMEOUT, &cfg->request_timeout) == -1 ||
 	    cfgutil_int(cx, g, "server", "idle_timeout", 1,
-	    CONFIG_MAX_TIMEOUT, &cfg->idle_timeout) == -1))
+	    CONFIG_MAX_TIMEOUT, &cfg->idle_timeout) == -1 ||
+	    cfgutil_string(cx, g, "server", "user", 0, &cfg->user) == -1))
 		return -1;
 	cfg->max_body = (size_t)max_body;
 	cfg->max_header = (size_t)max_header;
@@ -281,6 +284,7 @@ config_defaults(struct scepd_config *cfg)
 	cfg->idle_timeout = CONFIG_DEFAULT_IDLE_TIMEOUT;
 	cfg->hsm.lock_timeout = CONFIG_DEFAULT_LOCK_TIMEOUT;
 	cfg->hsm.pin_retry_interval = CONFIG_DEFAULT_PIN_RETRY;
+	cfg->hsm.call_timeout = CONFIG_DEFAULT_CALL_TIMEOUT;
 	cfg->limits.challenge_hashes = CONFIG_DEFAULT_CHALLENGE_HASHES;
 	cfg->limits.client_failures = CONFIG_DEFAULT_CLIENT_FAILURES;
 	cfg->limits.failure_window = CONFIG_DEFAULT_FAILURE_WINDOW;
@@ -318,6 +322,7 @@ config_free(struct scepd_config *cfg)
 		return;
 	free(cfg->path);
 	free(cfg->listen);
+	free(cfg->user);
 	free(cfg->db_path);
 	free(cfg->hsm.module);
 	free(cfg->hsm.token_label);

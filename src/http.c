@@ -999,32 +999,89 @@ http_threads_start(struct http_server *hs)
 	return 0;
 }
 
-struct http_server *
-http_start(struct service *svc, const char *listen,
-    const struct http_limits *lim)
+int
+http_listen_socket(const char *addr)
 {
-	struct http_server	*hs;
-	struct addrinfo		 hints, *ai = NULL;
-	char			 host[HTTP_ADDR_MAX], port[8];
-	uint16_t		 p;
-	int			 r;
+	struct addrinfo	 hints, *ai = NULL;
+	char		 host[HTTP_ADDR_MAX], port[8];
+	uint16_t	 p;
+	int		 r, fd = -1, on = 1;
 
-	if (config_split_listen(listen, host, sizeof(host), &p) == -1) {
-		log_error("listen address \"%s\" is not ADDR:PORT", listen);
-		return NULL;
+	if (config_split_listen(addr, host, sizeof(host), &p) == -1) {
+		log_error("listen address \"%s\" is not ADDR:PORT", addr);
+		return -1;
 	}
 	snprintf(port, sizeof(port), "%u", p);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
 	hints.ai_socktype = SOCK_STREAM;
 	if ((r = getaddrinfo(host, port, &hints, &ai)) != 0) {
-		log_error("listen address \"%s\": %s", listen,
+		log_error("listen address \"%s\": %s", addr,
 		    gai_strerror(r));
-		return NULL;
+		return -1;
 	}
+	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
+	    -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+	    sizeof(on)) == -1 ||
+	    (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof(on)) == -1) ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(fd, HTTP_LISTEN_BACKLOG) == -1) {
+		log_error("cannot listen on %s: %s", addr, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* The address fd listens on, for the log. */
+static void
+http_fd_address(int fd, char *host, size_t len, unsigned *port,
+    int *family)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl = sizeof(ss);
+
+	*port = 0;
+	*family = AF_INET;
+	snprintf(host, len, "?");
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+		return;
+	*family = ss.ss_family;
+	if (getnameinfo((struct sockaddr *)&ss, sl, host, (socklen_t)len,
+	    NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(host, len, "?");
+	if (ss.ss_family == AF_INET6)
+		*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	else if (ss.ss_family == AF_INET)
+		*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+struct http_server *
+http_start(struct service *svc, const char *listen,
+    const struct http_limits *lim)
+{
+	int	fd;
+
+	if ((fd = http_listen_socket(listen)) == -1)
+		return NULL;
+	return http_start_fd(svc, fd, lim);
+}
+
+struct http_server *
+http_start_fd(struct service *svc, int fd, const struct http_limits *lim)
+{
+	struct http_server	*hs;
+	char			 host[HTTP_ADDR_MAX];
+	unsigned		 port;
+	int			 family;
+
+	http_fd_address(fd, host, sizeof(host), &port, &family);
 	if ((hs = calloc(1, sizeof(*hs))) == NULL) {
-		freeaddrinfo(ai);
 		log_error("%s: out of memory", __func__);
+		close(fd);
 		return NULL;
 	}
 	hs->svc = svc;
@@ -1038,22 +1095,21 @@ http_start(struct service *svc, const char *listen,
 	    pthread_cond_init(&hs->wake, NULL) != 0 ||
 	    pthread_cond_init(&hs->tick, NULL) != 0) {
 		log_error("%s: cannot make a mutex", __func__);
-		freeaddrinfo(ai);
 		free(hs);
+		close(fd);
 		return NULL;
 	}
 	hs->init = 1;
 	if (http_fd_budget(&hs->lim) == -1 || http_threads_start(hs) == -1)
-		goto fail;
+		goto fail_fd;
 	if (hs->lim.max_connections_per_client > hs->lim.max_connections)
 		hs->lim.max_connections_per_client = hs->lim.max_connections;
 	hs->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-	    (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0), p,
+	    (family == AF_INET6 ? MHD_USE_IPv6 : 0), 0,
 	    http_accept, hs, http_handler, hs,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)HTTP_LISTEN_BACKLOG,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    /* A backstop: http_accept() refuses first, and says why. */
 	    MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned int)(hs->lim.max_connections + HTTP_LISTEN_BACKLOG),
@@ -1065,17 +1121,16 @@ http_start(struct service *svc, const char *listen,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, hs,
 	    MHD_OPTION_END);
 	if (hs->daemon == NULL) {
-		log_error("cannot listen on %s", listen);
-		goto fail;
+		log_error("cannot serve on %s port %u", host, port);
+		goto fail_fd;
 	}
-	freeaddrinfo(ai);
 	log_info("listening on %s port %u with %d worker thread(s), up to %d "
-	    "connection(s) (%d per client)", host, http_bound_port(hs),
+	    "connection(s) (%d per client)", host, port,
 	    hs->lim.workers, hs->lim.max_connections,
 	    hs->lim.max_connections_per_client);
 	return hs;
- fail:
-	freeaddrinfo(ai);
+ fail_fd:
+	close(fd);
 	http_free(hs);
 	return NULL;
 }

@@ -710,18 +710,16 @@ pkiop_reply_cipher(const struct scep_request *req)
 static int
 pkiop_sign_cert(struct pkiop *op, struct signer_session *ss)
 {
-	EVP_PKEY	*ca_key;
+	int	r;
 
-	if ((ca_key = signer_session_get0_key(ss, SIGNER_ROLE_CA)) == NULL ||
-	    X509_sign(op->cert, ca_key, certbuild_digest_for(
-	    X509_get0_pubkey(op->svc->ca_cert))) <= 0) {
-		log_ssl("txid=%s: signing the certificate", op->req->txid);
+	if ((r = signer_session_sign_cert(ss, &op->cert, certbuild_digest_for(
+	    X509_get0_pubkey(op->svc->ca_cert)))) == SIGNER_MISMATCH)
+		return pkiop_key_mismatch(op, SIGNER_ROLE_CA);
+	if (r == -1) {
+		log_error("txid=%s: the certificate could not be signed",
+		    op->req->txid);
 		op->no_answer = PKIOP_HSM_DOWN;
 		return -1;
-	}
-	if (X509_verify(op->cert, X509_get0_pubkey(op->svc->ca_cert)) != 1) {
-		log_ssl_clear();
-		return pkiop_key_mismatch(op, SIGNER_ROLE_CA);
 	}
 	return 0;
 }

@@ -1,24 +1,16 @@
 /*
  * scepd: the SCEP server.  Runs in the foreground, logs to stderr,
  * stops cleanly on SIGTERM or SIGINT: in-flight requests finish, every
- * other accepted one is answered (see http_stop()).
+ * other accepted one is answered (see http_stop()).  The process
+ * started by hand is the parent; it starts the worker and the key
+ * process (procs.h).
  */
-#include <sys/stat.h>
-
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
-#include "config.h"
-#include "http.h"
 #include "log.h"
-#include "service.h"
-#include "signer.h"
+#include "procs.h"
 #include "version.h"
 
 #define SCEPD_EXIT_OK		0
@@ -53,47 +45,6 @@ scepd_usage(FILE *f)
 "2 on a usage error.\n");
 }
 
-/* The server group of the configuration, as the HTTP front takes it. */
-static void
-scepd_limits(const struct scepd_config *cfg, struct http_limits *lim)
-{
-	memset(lim, 0, sizeof(*lim));
-	lim->workers = cfg->workers;
-	lim->queue_length = cfg->queue_length;
-	lim->max_body = cfg->max_body;
-	lim->max_header = cfg->max_header;
-	lim->max_connections = cfg->max_connections;
-	lim->max_connections_per_client = cfg->max_connections_per_client;
-	lim->request_timeout = cfg->request_timeout;
-	lim->idle_timeout = cfg->idle_timeout;
-}
-
-/* Waits for SIGTERM or SIGINT; SIGHUP reloads the policy meanwhile. */
-static int
-scepd_wait_for_stop(struct service *svc)
-{
-	sigset_t	set;
-	int		sig;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			return -1;
-		if (sig == SIGHUP) {
-			log_info("SIGHUP: reloading the policy");
-			service_policy_reload(svc);
-			signer_retry_pin(svc->signer);
-			continue;
-		}
-		log_info("%s: stopping after in-flight requests",
-		    sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		return 0;
-	}
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -104,25 +55,23 @@ main(int argc, char *argv[])
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		/* Started by scepd itself, see procs.h. */
+		{ "worker", no_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct scepd_config	*cfg = NULL;
-	struct service		*svc = NULL;
-	struct http_server	*hs = NULL;
-	struct http_limits	 lim;
-	const char		*config = NULL, *listen = NULL;
-	char			 err[1024];
-	sigset_t		 set;
-	int			 ch, check = 0, rc = SCEPD_EXIT_FAIL;
-	enum log_level		 level = LOG_LEVEL_INFO;
+	struct procs_args	 args;
+	int			 ch, worker = 0;
 
+	memset(&args, 0, sizeof(args));
+	args.level = LOG_LEVEL_INFO;
 	while ((ch = getopt_long(argc, argv, "c:l:vhV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
-		case 'c': config = optarg; break;
-		case 'l': listen = optarg; break;
-		case 'C': check = 1; break;
-		case 'v': level = LOG_LEVEL_DEBUG; break;
+		case 'c': args.config = optarg; break;
+		case 'l': args.listen = optarg; break;
+		case 'C': args.check = 1; break;
+		case 'v': args.level = LOG_LEVEL_DEBUG; break;
+		case 'W': worker = 1; break;
 		case 'h':
 			scepd_usage(stdout);
 			return SCEPD_EXIT_OK;
@@ -134,48 +83,12 @@ main(int argc, char *argv[])
 			return SCEPD_EXIT_USAGE;
 		}
 	}
-	if (optind != argc || config == NULL) {
+	if (optind != argc || args.config == NULL) {
 		scepd_usage(stderr);
 		return SCEPD_EXIT_USAGE;
 	}
-	log_init("scepd", level);
-	umask(077);
-	signal(SIGPIPE, SIG_IGN);
-	/* Block the stop signals in every thread; main waits for them. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-
-	/* Before any thread: libcurl's global state (webhooks). */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		log_error("curl_global_init failed");
-		goto out;
-	}
-	if ((cfg = config_load(config, err, sizeof(err))) == NULL) {
-		log_error("%s", err);
-		goto out;
-	}
-	if ((svc = service_new(cfg)) == NULL)
-		goto out;
-	if (check) {
-		log_info("configuration, database and token keys are usable");
-		rc = SCEPD_EXIT_OK;
-		goto out;
-	}
-	scepd_limits(cfg, &lim);
-	if ((hs = http_start(svc, listen ? listen : cfg->listen, &lim)) ==
-	    NULL)
-		goto out;
-	log_info("scepd %s ready", SCEPD_VERSION);
-	if (scepd_wait_for_stop(svc) == 0)
-		rc = SCEPD_EXIT_OK;
-	http_stop(hs);
-	log_info("stopped");
- out:
-	service_free(svc);
-	config_free(cfg);
-	curl_global_cleanup();
-	return rc;
+	if (worker)
+		return worker_main(&args) == 0 ? SCEPD_EXIT_OK :
+		    SCEPD_EXIT_FAIL;
+	return parent_main(&args) == 0 ? SCEPD_EXIT_OK : SCEPD_EXIT_FAIL;
 }

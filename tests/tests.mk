@@ -44,6 +44,10 @@ build/tests/sceptest: $(wildcard tests/client/*.c tests/client/*.h)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ \
 	    $(filter %.c,$^) $(shell pkg-config --cflags --libs libcrypto libcurl)
 
+build/tests/memgrep: tests/tools/memgrep.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $<
+
 build/tests/webhook-responder: tests/webhook/responder.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -o $@ $< \
@@ -60,16 +64,24 @@ unit-asan: $(ASAN_BINS)
 valgrind: $(UNIT_BINS)
 	@tests/run-unit.sh --valgrind $(UNIT_BINS)
 
-integ: all build/tests/sceptest build/tests/webhook-responder
+integ: all build/tests/sceptest build/tests/webhook-responder build/tests/memgrep
 	@tests/integ/run.sh
 
-# scepd and scepctl built like the unit-asan tests, for integ-asan.
-build/asan/bin/%: build/asan/obj/src/%.o build/asan/libscepd.a
+# scepd, its key process and scepctl built like the unit-asan tests,
+# for integ-asan.
+asan_obj	= $(patsubst %.c,build/asan/obj/%.o,$(1))
+build/asan/bin/scepd: $(call asan_obj,$(PROCS) $(SERVER) $(COMMON))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
+build/asan/bin/scepd-keyproc: $(call asan_obj,$(KEYPROC) $(COMMON))
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
+build/asan/bin/scepctl: $(call asan_obj,src/scepctl.c $(ADMIN) $(COMMON))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
 
-integ-asan: lib/p11fault.so build/tests/netload build/asan/bin/scepd build/asan/bin/scepctl build/tests/sceptest \
-	    build/tests/webhook-responder
+integ-asan: lib/p11fault.so build/tests/netload build/asan/bin/scepd build/asan/bin/scepd-keyproc build/asan/bin/scepctl build/tests/sceptest \
+	    build/tests/webhook-responder build/tests/memgrep
 	@SCEPD_BIN=$(CURDIR)/build/asan/bin/scepd \
 	SCEPCTL_BIN=$(CURDIR)/build/asan/bin/scepctl tests/integ/run.sh --asan
 

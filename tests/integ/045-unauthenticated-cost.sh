@@ -63,5 +63,5 @@ rows=$(sqlite3 "$CA/scepd.db" "select count(*) from events where client = '127.0
 [ "$rows" -ge 1 ] || fail "no event recorded for malformed requests"
 grep -q 'client=127.0.0.5 outcome=limited status=429' "$SCEPD_LOG" ||
     fail "the flood of malformed requests was not limited"
-kill -0 "$SCEPD_PID" || fail "scepd died"
+scepd_alive || fail "scepd died"
 note "bad signature 400 and 429 with no key work; other addresses served; $rows of 6 malformed recorded"

@@ -48,7 +48,7 @@ st=$(curl -s -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' \
 [ "$(http_status PUT 'operation=PKIOperation' --data x)" = 405 ] ||
     fail "PUT not 405"
 
-kill -0 "$SCEPD_PID" || fail "scepd died"
+scepd_alive || fail "scepd died"
 scepclient_enroll after "$CHALLENGE" || fail "no enrollment after bad input"
 verify_cert "$WORK/after/c.pem"
 [ "$(sqlite3 "$CA/scepd.db" "select count(*) from events where outcome = 'malformed'")" -ge 6 ] ||

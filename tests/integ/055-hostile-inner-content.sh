@@ -20,7 +20,7 @@ for f in bare-enveloped bare-signed null seq; do
 	[ "$st" -eq 2 ] || { cat "$WORK/$f.out" >&2;
 	    fail "$f: expected a CertRep FAILURE, client status $st"; }
 	expect "$f" "failInfo=badRequest"
-	kill -0 "$SCEPD_PID" 2>/dev/null || fail "scepd died on $f"
+	scepd_alive || fail "scepd died on $f"
 done
 
 sceptest after || fail "no enrollment after hostile input"

@@ -87,6 +87,6 @@ sceptest rt --txid retransmit-1 || fail "retransmission"
 sceptest rt-other --txid retransmit-1 && fail "transactionID reused for a new key"
 expect rt-other failInfo=badRequest
 
-kill -0 "$SCEPD_PID" || fail "scepd died"
+scepd_alive || fail "scepd died"
 sceptest final || fail "enrollment after all that"
 verify_cert "$WORK/final.pem"

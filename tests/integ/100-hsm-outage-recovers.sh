@@ -10,7 +10,7 @@ mv "$CA/tokens" "$CA/tokens.away"
 scepclient_enroll during "$CHALLENGE" && fail "enrolled without a token"
 grep -q '503' "$WORK/during/out" ||
     { cat "$WORK/during/out" >&2; fail "no HTTP 503 during the outage"; }
-kill -0 "$SCEPD_PID" || fail "scepd died with the token"
+scepd_alive || fail "scepd died with the token"
 [ "$(http_status GET operation=GetCACert)" = 200 ] ||
     fail "GetCACert does not work without the token"
 grep -q 'outcome=failed reason="HSM unavailable"' "$SCEPD_LOG" ||

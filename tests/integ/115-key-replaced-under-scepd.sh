@@ -60,5 +60,5 @@ sceptest ra-swapped && fail "answered with a replaced RA key"
 expect ra-swapped http=503
 grep -q 'the RA key in the token does not match the RA certificate' "$SCEPD_LOG" ||
     fail "the log does not name the RA key"
-kill -0 "$SCEPD_PID" || fail "scepd died"
+scepd_alive || fail "scepd died"
 note "replaced CA and RA keys: 503 naming the key, nothing issued; restored token enrolls"

@@ -38,12 +38,12 @@ sed 's/ca_key = "pkcs11:[^"]*"/ca_key = "not-a-uri"/' \
     "$CA/scepd.conf" >"$CA/baduri.conf"
 expect_refusal "$CA/baduri.conf" 'hsm.ca_key: not a PKCS#11 URI'
 
-echo 0000 >"$CA/wrong-pin"
+echo not-the-pin-4711 >"$CA/wrong-pin"
 chmod 600 "$CA/wrong-pin"
 sed "s|pin_file = \"pin\"|pin_file = \"wrong-pin\"|" "$CA/scepd.conf" \
     >"$CA/wrongpin.conf"
 expect_refusal "$CA/wrongpin.conf" 'refused the PIN'
-grep -q 0000 "$WORK/err" && fail "the PIN reached the log"
+grep -q not-the-pin-4711 "$WORK/err" && fail "the PIN reached the log"
 
 sed 's|module = "[^"]*"|module = "/nonexistent/module.so"|' \
     "$CA/scepd.conf" >"$CA/nomodule.conf"

@@ -51,7 +51,7 @@ before=$(fault_calls | wc -l)
 enroll first; [ "$R" = ok ] || { cat "$WORK/first.out" >&2; fail "enrollment without faults"; }
 # The functions one enrollment calls, and how often.
 fault_calls | tail -n +"$((before + 1))" | sort | uniq -c >"$WORK/used"
-kill -0 "$SCEPD_PID" || fail "scepd died"
+scepd_alive || fail "scepd died"
 grep -qw C_Sign "$WORK/used" && grep -qw C_Decrypt "$WORK/used" &&
     grep -qw C_Login "$WORK/used" ||
     { cat "$WORK/used" >&2; fail "the fault log does not show the key operations"; }
@@ -75,7 +75,7 @@ while read -r count fn; do
 			   fail "$fn call $nth returning $rv: no clean answer" ;;
 			esac
 			faults=$((faults + 1))
-			kill -0 "$SCEPD_PID" || fail "scepd died after a fault in $fn"
+			scepd_alive || fail "scepd died after a fault in $fn"
 			name="a$n"
 			enroll "$name"; [ "$R" = ok ] || { cat "$WORK/$name.out" >&2
 			    cp $SCEPD_LOG /tmp/sl.log; fail "the enrollment after $fn call $nth returned $rv"; }

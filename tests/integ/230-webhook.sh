@@ -63,6 +63,6 @@ expect cmd-no "failInfoText=script says no"
 kill "$hook"; wait "$hook" 2>/dev/null || true
 sceptest allow-2 && fail "allowed with the webhook down (fail-closed expected)"
 grep -q 'refusing (on_error = deny)' "$SCEPD_LOG" || fail "no log of the webhook error"
-kill -0 "$SCEPD_PID" || fail "scepd died"
+scepd_alive || fail "scepd died"
 grep -q "$CHALLENGE" "$SCEPD_LOG" "$CA/audit.log" && fail "the challenge reached a log"
 [ "$(cert_count)" -eq 3 ] || fail "expected 3 certificates"

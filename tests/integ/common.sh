@@ -72,6 +72,41 @@ start_scepd() {
 	URL="http://127.0.0.1:$port/scep"
 }
 
+# child_pid NAME: the pid of scepd's child process NAME (scepd-worker or
+# scepd-keyproc), empty if none runs.
+child_pid() {
+	for c in $(pgrep -P "$SCEPD_PID" 2>/dev/null); do
+		[ "$(cat "/proc/$c/comm" 2>/dev/null)" = "$1" ] &&
+		    { echo "$c"; return 0; }
+	done
+	return 0
+}
+worker_pid() { child_pid scepd-worker; }
+keyproc_pid() { child_pid scepd-keyproc; }
+
+# scepd_alive: scepd runs and none of its processes died (the parent
+# would have restarted it: a crash must not hide behind a restart).
+scepd_alive() {
+	kill -0 "$SCEPD_PID" 2>/dev/null || return 1
+	! grep -q 'restarting it in' "$SCEPD_LOG"
+}
+
+# restarts WHAT: how often "the WHAT" (worker, key process) was
+# started again.
+restarts() {
+	grep -c "the $1 is running again" "$SCEPD_LOG" || :
+}
+
+# wait_for_restart WHAT N: until the WHAT was started again N times.
+wait_for_restart() {
+	i=0
+	while [ "$(restarts "$1")" -lt "$2" ]; do
+		i=$((i + 1))
+		[ $i -lt 1200 ] || fail "the $1 was not restarted"
+		sleep 0.05
+	done
+}
+
 # stop_scepd: SIGTERM, and the exit status must be 0.
 stop_scepd() {
 	kill -TERM "$SCEPD_PID"
