@@ -312,6 +312,8 @@ p11fault_sleep_ms(long ms)
 		;
 }
 
+static void	p11fault_log_line(int, const char *);
+
 /*
  * Decides the call to fn: 1 with *rv set if a fault answers it, 0 if
  * it goes to the real module.  Sleeps and hangs outside the lock.
@@ -351,6 +353,7 @@ p11fault_decide(int fn, CK_RV *rv)
 		p11fault_sleep_ms(delay);
 	if (!hang)
 		return answered;
+	p11fault_log_line(fn, "hanging");
 	/* Hung until the test writes a new control file. */
 	for (;;) {
 		p11fault_sleep_ms(P11FAULT_HANG_POLL_MS);
@@ -368,6 +371,18 @@ p11fault_decide(int fn, CK_RV *rv)
 static CK_RV
 p11fault_logged(int fn, CK_RV rv, int injected)
 {
+	char	what[32];
+
+	snprintf(what, sizeof(what), "0x%08lx%s", (unsigned long)rv,
+	    injected ? " injected" : "");
+	p11fault_log_line(fn, what);
+	return rv;
+}
+
+/* One line of P11FAULT_LOG: "C_Sign 0x00000000", "C_Sign hanging". */
+static void
+p11fault_log_line(int fn, const char *what)
+{
 	const char	*path;
 	char		 line[128];
 	int		 n;
@@ -378,14 +393,12 @@ p11fault_logged(int fn, CK_RV rv, int injected)
 		    O_CLOEXEC, 0600);
 	pthread_mutex_unlock(&p11fault_mu);
 	if (p11fault_log_fd == -1)
-		return rv;
-	n = snprintf(line, sizeof(line), "%s 0x%08lx%s\n",
-	    p11fault_fn_names[fn], (unsigned long)rv,
-	    injected ? " injected" : "");
+		return;
+	n = snprintf(line, sizeof(line), "%s %s\n", p11fault_fn_names[fn],
+	    what);
 	/* One write with O_APPEND: lines from threads do not interleave. */
 	if (n > 0 && write(p11fault_log_fd, line, (size_t)n) == -1)
 		p11fault_complain("cannot write the log%s", "");
-	return rv;
 }
 
 #define P11FAULT_WRAPPER(name, params, args)				\

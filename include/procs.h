@@ -27,6 +27,7 @@ struct procs_args {
 	const char	*config;
 	const char	*listen;	/* NULL: server.listen */
 	int		 check;		/* --check */
+	const char	*instance;	/* worker: --instance, this run's id */
 	enum log_level	 level;
 };
 

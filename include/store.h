@@ -129,6 +129,15 @@ void		 store_close(struct store *st);
  * work in progress and are left alone.  Returns how many, or -1.
  */
 int		 store_recover(struct store *st);
+/*
+ * This process's claims carry owner (a hex id the parent gives each
+ * run of scepd).  Transactions still "processing" under owner were
+ * left by a worker of the same run that died (the parent starts the
+ * next one only after the last is gone): they are marked failed at
+ * once, so that their clients' retransmissions are served instead of
+ * waiting out the lease.  Returns how many, or -1.
+ */
+int		 store_recover_owner(struct store *st, const char *owner);
 
 /*
  * Starts the transaction (txid, kind), or finds it.  A transaction

@@ -46,6 +46,9 @@
 
 #define KEYPROC_CONTROL_FD	3
 #define KEYPROC_MAX_CHANNELS	64
+/* One watchdog slot more, for the key check at start-up. */
+#define KEYPROC_STARTUP_SLOT	KEYPROC_MAX_CHANNELS
+#define KEYPROC_SLOTS		(KEYPROC_MAX_CHANNELS + 1)
 #define KEYPROC_EXIT_HUNG	3
 #define KEYPROC_MIN_SERIAL_BYTES 8	/* 64 bits, RFC 5280 */
 #define KEYPROC_READY		'R'
@@ -84,9 +87,9 @@ struct keyproc {
 	 * When each channel's operation under way must have returned
 	 * (0: none), in CLOCK_MONOTONIC seconds; read by the watchdog.
 	 */
-	atomic_llong		 deadline[KEYPROC_MAX_CHANNELS];
-	atomic_int		 slot_used[KEYPROC_MAX_CHANNELS];
-	const char *_Atomic	 busy_op[KEYPROC_MAX_CHANNELS];
+	atomic_llong		 deadline[KEYPROC_SLOTS];
+	atomic_int		 slot_used[KEYPROC_SLOTS];
+	const char *_Atomic	 busy_op[KEYPROC_SLOTS];
 };
 
 struct keyproc_channel {
@@ -118,7 +121,7 @@ keyproc_watchdog(void *arg)
 
 	for (;;) {
 		nanosleep(&tick, NULL);
-		for (i = 0; i < KEYPROC_MAX_CHANNELS; i++) {
+		for (i = 0; i < KEYPROC_SLOTS; i++) {
 			d = atomic_load(&kp->deadline[i]);
 			if (d == 0 || keyproc_now() <= d)
 				continue;
@@ -490,6 +493,26 @@ keyproc_control(void *arg)
 	return NULL;
 }
 
+/*
+ * On SIGTERM: lets the operations under way end (bounded by the
+ * watchdog), so that a stop never cuts a SoftHSM login short.
+ */
+static void
+keyproc_wait_idle(struct keyproc *kp)
+{
+	struct timespec	tick = { .tv_sec = 0, .tv_nsec = 10000000 };
+	int		i, busy;
+
+	do {
+		busy = 0;
+		for (i = 0; i < KEYPROC_SLOTS; i++)
+			if (atomic_load(&kp->deadline[i]) != 0)
+				busy = 1;
+		if (busy)
+			nanosleep(&tick, NULL);
+	} while (busy);
+}
+
 static void
 keyproc_usage(FILE *f)
 {
@@ -545,7 +568,7 @@ main(int argc, char *argv[])
 	prctl(PR_SET_DUMPABLE, 0);
 
 	memset(&kp, 0, sizeof(kp));
-	for (i = 0; i < KEYPROC_MAX_CHANNELS; i++) {
+	for (i = 0; i < KEYPROC_SLOTS; i++) {
 		atomic_init(&kp.deadline[i], 0);
 		atomic_init(&kp.slot_used[i], 0);
 		atomic_init(&kp.busy_op[i], "");
@@ -559,14 +582,23 @@ main(int argc, char *argv[])
 	    (kp.certs[SIGNER_ROLE_RA] = files_read_cert(
 	    kp.cfg->ra_cert_file)) == NULL)
 		goto out;
+	/* The start-up check is bounded like every other operation. */
+	if (pthread_create(&t, NULL, keyproc_watchdog, &kp) != 0) {
+		log_error("cannot start the watchdog");
+		goto out;
+	}
+	atomic_store(&kp.busy_op[KEYPROC_STARTUP_SLOT], "the start-up key check");
+	atomic_store(&kp.deadline[KEYPROC_STARTUP_SLOT], keyproc_now() +
+	    kp.cfg->hsm.lock_timeout + 2 * kp.cfg->hsm.call_timeout);
 	if ((kp.signer = signer_new(&kp.cfg->hsm, kp.certs[SIGNER_ROLE_CA],
 	    kp.certs[SIGNER_ROLE_RA])) == NULL ||
 	    signer_check_keys(kp.signer) == -1)
 		goto out;
+	atomic_store(&kp.deadline[KEYPROC_STARTUP_SLOT], 0);
 	if (privdrop_to(kp.cfg->user) == -1)
 		goto out;
-	if (pthread_create(&t, NULL, keyproc_watchdog, &kp) != 0 ||
-	    pthread_create(&t, NULL, keyproc_control, &kp) != 0) {
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (pthread_create(&t, NULL, keyproc_control, &kp) != 0) {
 		log_error("cannot start the key process threads");
 		goto out;
 	}
@@ -583,6 +615,7 @@ main(int argc, char *argv[])
 		}
 		break;
 	}
+	keyproc_wait_idle(&kp);
 	rc = 0;
  out:
 	/* Channel threads may still use the signer: no cleanup race. */

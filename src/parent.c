@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "config.h"
 #include "http.h"
@@ -41,6 +42,7 @@
 #define PARENT_BACKOFF_MAX_MS	30000
 #define PARENT_STOP_GRACE_S	60	/* after SIGTERM, then SIGKILL */
 #define PARENT_START_SLACK_S	30
+#define PARENT_INSTANCE_BYTES	8	/* this run's id, in store claims */
 
 extern char	**environ;
 
@@ -57,6 +59,7 @@ struct parent {
 	struct scepd_config	*cfg;
 	int			 listen_fd;
 	char			*pin_entry;	/* "NAME=PIN" for hsm.pin_env */
+	char			 instance[2 * PARENT_INSTANCE_BYTES + 1];
 	char			 self[PATH_MAX];
 	char			 keyproc_path[PATH_MAX];
 	struct parent_child	 keyproc, worker;
@@ -123,6 +126,22 @@ parent_take_pin_env(struct parent *p)
 	snprintf(p->pin_entry, len, "%s=%s", name, v);
 	OPENSSL_cleanse(v, strlen(v));
 	unsetenv(name);
+	return 0;
+}
+
+/* This run's id: its workers' claims on transactions carry it. */
+static int
+parent_instance(struct parent *p)
+{
+	unsigned char	id[PARENT_INSTANCE_BYTES];
+	size_t		i;
+
+	if (RAND_bytes(id, sizeof(id)) != 1) {
+		log_ssl("%s: RAND_bytes", __func__);
+		return -1;
+	}
+	for (i = 0; i < sizeof(id); i++)
+		snprintf(p->instance + 2 * i, 3, "%02x", id[i]);
 	return 0;
 }
 
@@ -252,7 +271,7 @@ static int
 parent_start_worker(struct parent *p)
 {
 	struct parent_child	*c = &p->worker;
-	char			*argv[7];
+	char			*argv[9];
 	int			 sv[2], chan, fds[3], i = 0;
 	pid_t			 pid;
 
@@ -281,6 +300,8 @@ parent_start_worker(struct parent *p)
 		argv[i++] = "--worker";
 		argv[i++] = "--config";
 		argv[i++] = (char *)p->args->config;
+		argv[i++] = "--instance";
+		argv[i++] = p->instance;
 		if (p->args->level >= LOG_LEVEL_DEBUG)
 			argv[i++] = "--verbose";
 		if (p->args->check)
@@ -491,7 +512,8 @@ parent_main(const struct procs_args *args)
 		log_error("%s", err);
 		goto out;
 	}
-	if (parent_find_programs(&p) == -1 || parent_take_pin_env(&p) == -1)
+	if (parent_find_programs(&p) == -1 || parent_take_pin_env(&p) == -1 ||
+	    parent_instance(&p) == -1)
 		goto out;
 	if (geteuid() == 0 && p.cfg->user == NULL)
 		log_warnx("running as root: set server.user to run the "

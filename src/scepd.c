@@ -57,6 +57,7 @@ main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		/* Started by scepd itself, see procs.h. */
 		{ "worker", no_argument, NULL, 'W' },
+		{ "instance", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct procs_args	 args;
@@ -72,6 +73,7 @@ main(int argc, char *argv[])
 		case 'C': args.check = 1; break;
 		case 'v': args.level = LOG_LEVEL_DEBUG; break;
 		case 'W': worker = 1; break;
+		case 'I': args.instance = optarg; break;
 		case 'h':
 			scepd_usage(stdout);
 			return SCEPD_EXIT_OK;

@@ -36,6 +36,12 @@
 
 /* After the key process's own limit: it answers or is gone first. */
 #define SIGNER_IPC_MARGIN	5
+/*
+ * How long a session waits for the channel to a new key process (the
+ * parent starts one at once when the last died); longer, the request
+ * gets 503.
+ */
+#define SIGNER_IPC_CHANNEL_WAIT	5
 
 static const char *const signer_ipc_status_text[KEYOP__STATUS_MAX] = {
 	[KEYOP_OK] = "done",
@@ -53,6 +59,7 @@ struct signer {
 	const struct hsm_config	*cfg;
 	X509			*certs[SIGNER_ROLE__MAX];
 	pthread_mutex_t		 channel_mutex;	/* held by a session */
+	pthread_cond_t		 channel_set;	/* fd is no longer -1 */
 	int			 fd;		/* -1: no key process */
 	uint32_t		 cookie;
 	struct ipc_frame	 req, ans;	/* under channel_mutex */
@@ -339,6 +346,12 @@ signer_new(const struct hsm_config *cfg, X509 *ca_cert, X509 *ra_cert)
 		free(sg);
 		return NULL;
 	}
+	if (pthread_cond_init(&sg->channel_set, NULL) != 0) {
+		log_error("%s: cannot make a condition", __func__);
+		pthread_mutex_destroy(&sg->channel_mutex);
+		free(sg);
+		return NULL;
+	}
 	sg->cfg = cfg;
 	sg->certs[SIGNER_ROLE_CA] = ca_cert;
 	sg->certs[SIGNER_ROLE_RA] = ra_cert;
@@ -353,6 +366,7 @@ signer_free(struct signer *sg)
 	if (sg == NULL)
 		return;
 	signer_ipc_drop_channel(sg);
+	pthread_cond_destroy(&sg->channel_set);
 	pthread_mutex_destroy(&sg->channel_mutex);
 	free(sg);
 }
@@ -369,10 +383,14 @@ signer_ipc_set_channel(struct signer *sg, int fd)
 	pthread_mutex_lock(&sg->channel_mutex);
 	signer_ipc_drop_channel(sg);
 	sg->fd = fd;
+	pthread_cond_broadcast(&sg->channel_set);
 	pthread_mutex_unlock(&sg->channel_mutex);
 }
 
-/* The channel, waited for as long as the token lock would be. */
+/*
+ * The channel, waited for as long as the token lock would be; if the
+ * key process has just died, also a little for its successor's.
+ */
 static int
 signer_ipc_lock(struct signer *sg)
 {
@@ -380,7 +398,14 @@ signer_ipc_lock(struct signer *sg)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += sg->cfg->lock_timeout;
-	return pthread_mutex_timedlock(&sg->channel_mutex, &ts) == 0 ? 0 : -1;
+	if (pthread_mutex_timedlock(&sg->channel_mutex, &ts) != 0)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += SIGNER_IPC_CHANNEL_WAIT;
+	while (sg->fd == -1 && pthread_cond_timedwait(&sg->channel_set,
+	    &sg->channel_mutex, &ts) == 0)
+		;
+	return 0;
 }
 
 int

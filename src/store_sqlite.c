@@ -273,6 +273,36 @@ store_recover(struct store *st)
 }
 
 int
+store_recover_owner(struct store *st, const char *owner)
+{
+	sqlite3_stmt	*stmt;
+	char		 pattern[STORE_OWNER_MAX + 3];
+	size_t		 len = strlen(owner);
+	int		 n = -1;
+
+	if (len == 0 || len > STORE_OWNER_MAX ||
+	    strspn(owner, "0123456789abcdef") != len) {
+		log_error("%s: the owner must be hex", __func__);
+		return -1;
+	}
+	memcpy(st->owner, owner, len + 1);
+	snprintf(pattern, sizeof(pattern), "%s:%%", owner);
+	if (store_begin(st) == -1)
+		return -1;
+	stmt = store_prepare(st, "UPDATE transactions SET state = 'failed', "
+	    "updated_at = ?1 WHERE state = 'processing' AND claim LIKE ?2");
+	if (stmt != NULL) {
+		sqlite3_bind_int64(stmt, 1, (sqlite3_int64)time(NULL));
+		store_bind_text(stmt, 2, pattern);
+		if (store_step_done(st, stmt) == 0)
+			n = sqlite3_changes(st->db);
+	}
+	if (store_end(st, n >= 0) == -1)
+		return -1;
+	return n;
+}
+
+int
 store_insert_event(struct store *st, const struct store_event *ev)
 {
 	sqlite3_stmt	*stmt;

@@ -10,9 +10,12 @@
 
 #include "store.h"
 
+#define STORE_OWNER_MAX	64
+
 struct store {
 	sqlite3		*db;
 	pthread_mutex_t	 mutex;
+	char		 owner[STORE_OWNER_MAX + 1];	/* "" or hex */
 };
 
 int		 store_exec(struct store *st, const char *sql);

@@ -156,6 +156,23 @@ store_txn_claim(struct store *st, const struct store_txn *t, int exists,
 	return store_step_done(st, stmt);
 }
 
+/* "OWNER:HEX" (see store_recover_owner()), or "HEX". */
+static char *
+store_txn_claim_new(const struct store *st, const unsigned char *token,
+    size_t len)
+{
+	char	*hex, *claim;
+	size_t	 n;
+
+	if ((hex = encode_hex_new(token, len)) == NULL || st->owner[0] == '\0')
+		return hex;
+	n = strlen(st->owner) + 1 + strlen(hex) + 1;
+	if ((claim = malloc(n)) != NULL)
+		snprintf(claim, n, "%s:%s", st->owner, hex);
+	free(hex);
+	return claim;
+}
+
 int
 store_txn_begin(struct store *st, const struct store_txn *t,
     enum store_begin *found, struct store_row *row)
@@ -196,8 +213,8 @@ store_txn_begin(struct store *st, const struct store_txn *t,
 		log_ssl("%s: RAND_bytes", __func__);
 		goto out;
 	}
-	if ((row->claim = encode_hex_new(token, sizeof(token))) != NULL &&
-	    store_txn_claim(st, t, r == 0, row->claim) == 0) {
+	if ((row->claim = store_txn_claim_new(st, token, sizeof(token))) !=
+	    NULL && store_txn_claim(st, t, r == 0, row->claim) == 0) {
 		*found = STORE_BEGIN_NEW;
 		ok = 1;
 	}

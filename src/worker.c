@@ -25,6 +25,7 @@
 #include "procs.h"
 #include "service.h"
 #include "signer_ipc.h"
+#include "store.h"
 
 static void
 worker_limits(const struct scepd_config *cfg, struct http_limits *lim)
@@ -95,7 +96,7 @@ worker_main(const struct procs_args *args)
 	char			 err[1024], ready = PROCS_READY;
 	sigset_t		 set;
 	pthread_t		 t;
-	int			 rc = 1, control = 0;
+	int			 rc = 1, control = 0, n = 0;
 
 	log_init("scepd", args->level);
 	umask(077);
@@ -117,9 +118,17 @@ worker_main(const struct procs_args *args)
 	}
 	if (privdrop_to(cfg->user) == -1)
 		goto out;
+	/* A change of user clears it. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	signer_ipc_init(PROCS_WORKER_CHANNEL_FD);
 	if ((svc = service_new(cfg)) == NULL)
 		goto out;
+	if (args->instance != NULL &&
+	    (n = store_recover_owner(svc->store, args->instance)) == -1)
+		goto out;
+	if (n > 0)
+		log_warnx("%d transaction(s) of the worker that died marked "
+		    "failed; clients will retry", n);
 	if (args->check) {
 		rc = 0;
 		goto out;

@@ -122,6 +122,21 @@ signer_session_close(struct signer_session *ss)
 	free(ss);
 }
 
+int
+signer_session_sign_cert(struct signer_session *ss, X509 **cert,
+    const EVP_MD *md)
+{
+	EVP_PKEY	*key;
+
+	if ((key = signer_session_get0_key(ss, SIGNER_ROLE_CA)) == NULL)
+		return -1;
+	if (X509_sign(*cert, key, md) <= 0) {
+		log_ssl("fuzz signer: signing the certificate");
+		return -1;
+	}
+	return 0;
+}
+
 /* Software keys never fail as a token does. */
 int
 signer_log_key_failure(const char *what)

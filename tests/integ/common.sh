@@ -84,11 +84,20 @@ child_pid() {
 worker_pid() { child_pid scepd-worker; }
 keyproc_pid() { child_pid scepd-keyproc; }
 
-# scepd_alive: scepd runs and none of its processes died (the parent
-# would have restarted it: a crash must not hide behind a restart).
+# scepd_alive: scepd runs, its worker never died and none of its
+# processes was killed by a signal (the parent would have restarted
+# it: a crash must not hide behind a restart).  A key process that its
+# watchdog ended (a hung HSM) is not a crash.
 scepd_alive() {
 	kill -0 "$SCEPD_PID" 2>/dev/null || return 1
-	! grep -q 'restarting it in' "$SCEPD_LOG"
+	! grep -q 'the worker (pid [0-9]*) .*restarting it in' "$SCEPD_LOG" &&
+	    ! grep -q 'killed by signal' "$SCEPD_LOG"
+}
+
+# children_running: every child that died has been started again.
+children_running() {
+	[ "$(grep -c 'restarting it in' "$SCEPD_LOG" || :)" -eq \
+	    "$(grep -c 'is running again' "$SCEPD_LOG" || :)" ]
 }
 
 # restarts WHAT: how often "the WHAT" (worker, key process) was
