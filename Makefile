@@ -27,6 +27,9 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) \
 	   -DSCEPD_LIBEXECDIR='"$(LIBEXECDIR)"' $(CFLAGS)
 LDLIBS	 = $(PKG_LIBS) -lpthread
+# The worker (bin/scepd) is not even linked with libp11.
+SERVER_PKGS = $(filter-out libp11,$(PKGS))
+SERVER_LIBS = $(shell pkg-config --libs $(SERVER_PKGS) 2>/dev/null) -lpthread
 
 # Modules shared by both programs.
 COMMON	 = src/log.c src/alg.c src/config.c src/cfgutil.c src/encode.c \
@@ -57,7 +60,7 @@ $(OBJ)/%.o: %.c $(wildcard include/*.h src/*.h)
 
 bin/scepd: $(call obj,$(PROCS) $(SERVER) $(COMMON))
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(SERVER_LIBS)
 
 bin/scepd-keyproc: $(call obj,$(KEYPROC) $(COMMON))
 	@mkdir -p bin

@@ -72,7 +72,7 @@ integ: all build/tests/sceptest build/tests/webhook-responder build/tests/memgre
 asan_obj	= $(patsubst %.c,build/asan/obj/%.o,$(1))
 build/asan/bin/scepd: $(call asan_obj,$(PROCS) $(SERVER) $(COMMON))
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(SERVER_LIBS)
 build/asan/bin/scepd-keyproc: $(call asan_obj,$(KEYPROC) $(COMMON))
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(TEST_LIBS) $(LDLIBS)
@@ -103,6 +103,7 @@ bench: all build/tests/sceptest build/tests/verify-cost
 	@tests/bench/enroll-bench.sh
 	@build/tests/verify-cost
 	@tests/bench/challenge-storm.sh
+	@tests/bench/hop-latency.sh
 
 .PHONY: bench
 include tests/fuzz/fuzz.mk

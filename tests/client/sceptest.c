@@ -7,6 +7,7 @@
  * Exit status: 0 SUCCESS, 2 FAILURE, 3 PENDING, 1 anything else.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,8 @@ struct st_opts {
 	const char	*save_response;
 	const char	*send_file;
 	const char	*signed_content;
+	long		 count;		/* --count: enrollments in a row */
+	const char	*out_dir;
 };
 
 /* Everything one enrollment holds; freed by st_enroll_clear(). */
@@ -116,6 +119,12 @@ st_usage(FILE *f)
 "  --save-request F      write the DER pkiMessage sent\n"
 "  --save-response F     write the response body\n"
 "  --send-file F         send this file as the pkiMessage\n"
+"  --count N             enroll N times in a row with the key of --key,\n"
+"                        subjects DN-1 .. DN-N and random transactionIDs;\n"
+"                        each answer's lines begin with n=I and end with\n"
+"                        exit=STATUS (the exit status of one enrollment)\n"
+"  --out-dir DIR         the certificate of enrollment I in DIR/I.pem\n"
+"                        (and the output of --count, also for one)\n"
 "  --verbose, --help\n"
 "The answer is enveloped to the signer certificate, so the signer key\n"
 "is RSA: with an EC request key and no --signer-key, an ephemeral\n"
@@ -165,7 +174,7 @@ st_opts_parse(int argc, char *argv[], struct st_opts *o)
 		OPT_NONCE_LEN, OPT_OMIT, OPT_SIGNER_CERT, OPT_SIGNER_KEY,
 		OPT_SERIAL, OPT_RECIPIENT, OPT_CSR, OPT_CORRUPT, OPT_METHOD,
 		OPT_OUT, OPT_SAVE_REQUEST, OPT_SAVE_RESPONSE, OPT_SEND_FILE,
-		OPT_SIGNED_CONTENT, OPT_SOURCE,
+		OPT_SIGNED_CONTENT, OPT_SOURCE, OPT_COUNT, OPT_OUT_DIR,
 	};
 	static const struct option longopts[] = {
 		{ "url", required_argument, NULL, OPT_URL },
@@ -198,6 +207,8 @@ st_opts_parse(int argc, char *argv[], struct st_opts *o)
 		{ "signed-content", required_argument, NULL,
 		    OPT_SIGNED_CONTENT },
 		{ "source", required_argument, NULL, OPT_SOURCE },
+		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "out-dir", required_argument, NULL, OPT_OUT_DIR },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -214,6 +225,7 @@ st_opts_parse(int argc, char *argv[], struct st_opts *o)
 	o->msgtype = ST_MSG_PKCSREQ;
 	o->nonce_len = ST_NONCE_LEN;
 	o->recipient = "ra";
+	o->count = 1;
 	/* From the environment, so a test need not show it in argv. */
 	if ((o->challenge = getenv("SCEPTEST_CHALLENGE")) != NULL &&
 	    *o->challenge == '\0')
@@ -344,6 +356,17 @@ st_opts_parse(int argc, char *argv[], struct st_opts *o)
 		case OPT_SOURCE:
 			st_http_source = optarg;
 			break;
+		case OPT_COUNT:
+			o->count = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || o->count < 1 ||
+			    o->count > 1000000) {
+				st_warnx("--count is 1 to 1000000");
+				return -1;
+			}
+			break;
+		case OPT_OUT_DIR:
+			o->out_dir = optarg;
+			break;
 		case 'v':
 			st_verbose = 1;
 			break;
@@ -360,6 +383,12 @@ st_opts_parse(int argc, char *argv[], struct st_opts *o)
 		return -1;
 	}
 	o->command = argv[optind];
+	if ((o->count > 1 || o->out_dir != NULL) && (o->key_file == NULL || o->csr_file != NULL ||
+	    o->send_file != NULL || o->txid != NULL || o->out != NULL)) {
+		st_warnx("--count needs --key, and goes with neither --csr, "
+		    "--send-file, --txid nor --out (use --out-dir)");
+		return -1;
+	}
 	if ((o->signer_cert == NULL) != (o->signer_key == NULL)) {
 		st_warnx("--signer-cert and --signer-key go together");
 		return -1;
@@ -665,6 +694,53 @@ st_cmd_enroll(const struct st_opts *o)
 	return rc;
 }
 
+/*
+ * Enrollment I of --count has the subject DN-I, a random transactionID
+ * (the key is the same every time) and its certificate in DIR/I.pem.
+ * The caller judges each answer from its lines.
+ */
+static int
+st_cmd_enroll_many(const struct st_opts *o)
+{
+	struct st_opts	 oi;
+	unsigned char	 rnd[16];
+	char		 subject[ST_MAX_SUBJECT], out[PATH_MAX], *txid;
+	long		 i;
+	int		 rc;
+
+	for (i = 1; i <= o->count; i++) {
+		oi = *o;
+		if ((size_t)snprintf(subject, sizeof(subject), "%s-%ld",
+		    o->subject, i) >= sizeof(subject)) {
+			st_warnx("--subject is too long");
+			return ST_EXIT_ERROR;
+		}
+		oi.subject = subject;
+		if (o->out_dir != NULL) {
+			if ((size_t)snprintf(out, sizeof(out), "%s/%ld.pem",
+			    o->out_dir, i) >= sizeof(out)) {
+				st_warnx("--out-dir is too long");
+				return ST_EXIT_ERROR;
+			}
+			oi.out = out;
+		}
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1 ||
+		    (txid = st_hex(rnd, sizeof(rnd))) == NULL) {
+			st_warn_ssl("%s: a transactionID", __func__);
+			return ST_EXIT_ERROR;
+		}
+		oi.txid = txid;
+		printf("n=%ld\n", i);
+		fflush(stdout);
+		rc = st_cmd_enroll(&oi);
+		printf("exit=%d\n", rc);
+		fflush(stdout);
+		free(txid);
+		ERR_clear_error();
+	}
+	return ST_EXIT_SUCCESS;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -685,7 +761,8 @@ main(int argc, char *argv[])
 	else if (strcmp(o.command, "getca") == 0)
 		rc = st_cmd_getca(&o) == 0 ? ST_EXIT_SUCCESS : ST_EXIT_ERROR;
 	else if (strcmp(o.command, "enroll") == 0)
-		rc = st_cmd_enroll(&o);
+		rc = o.count > 1 || o.out_dir != NULL ?
+		    st_cmd_enroll_many(&o) : st_cmd_enroll(&o);
 	else {
 		st_warnx("unknown command %s (caps, getca or enroll)",
 		    o.command);

@@ -24,14 +24,22 @@ done
 grep -q 'libp11\.so' "/proc/$w/maps" && fail "the worker has libp11 loaded"
 
 # The PIN: in the key process (which logs in with it), not the worker.
+# (Under ASan memgrep would read terabytes of shadow memory: the plain
+# build's run of this test searches.)
 pin=$(cat "$CA/pin")
+if [ -z "${SCEPD_SANITIZED:-}" ]; then
 [ ${#pin} -ge 8 ] || fail "the PIN is too short to search for"
 "$MEMGREP" "$k" "$pin" ||
     fail "the PIN is not found in the key process (memgrep sees nothing)"
 st=0; "$MEMGREP" "$w" "$pin" || st=$?
 [ $st -eq 1 ] || fail "the worker's memory holds the PIN (memgrep $st)"
+fi
 grep -q "$pin" "$SCEPD_LOG" && fail "the PIN is in the log"
-note "worker $w: no module, no libp11, no PIN; key process $k: both"
+if [ -z "${SCEPD_SANITIZED:-}" ]; then
+	note "worker $w: no module, no libp11, no PIN; key process $k: both"
+else
+	note "worker $w: no module, no libp11; key process $k: both (PIN search only in the plain build)"
+fi
 stop_scepd
 
 # server.user: started as root, the children run as that user.

@@ -170,6 +170,36 @@ sceptest() {
 	    --out "$WORK/$name.pem" "$@" enroll >"$WORK/$name.out" 2>&1
 }
 
+# sceptest_many NAME N [args]: N enrollments in a row by one client
+# (sceptest --count): subjects CN=NAME-1 .. NAME-N, one key, answers in
+# $WORK/NAME.out, certificates in $WORK/NAME.d/I.pem; see outcomes.
+sceptest_many() {
+	name=$1 count=$2
+	shift 2
+	mkdir -p "$WORK/$name.d"
+	SCEPTEST_CHALLENGE=${SCEPTEST_CHALLENGE-$CHALLENGE} "$SCEPTEST" \
+	    --url "$URL" --key "$WORK/$name.key" --cn "$name" \
+	    --count "$count" --out-dir "$WORK/$name.d" "$@" enroll \
+	    >"$WORK/$name.out" 2>&1
+}
+
+# outcomes NAME: a line per enrollment of sceptest_many NAME: "I ok
+# SERIAL", "I refused" (503 with Retry-After), "I failure" (a CertRep
+# FAILURE with a failInfo), "I pending" or "I broken" (anything else).
+outcomes() {
+	awk '/^n=/ { n = substr($0, 3); http = ""; ra = 0; fi = 0; serial = "" }
+	    /^http=/ { http = substr($0, 6) }
+	    /^retry_after=[1-9]/ { ra = 1 }
+	    /^failInfo=/ { fi = 1 }
+	    /^serial=/ { serial = substr($0, 8) }
+	    /^exit=/ { e = substr($0, 6)
+		if (e == 0 && serial != "") print n, "ok", serial
+		else if (e == 2 && fi) print n, "failure"
+		else if (e == 3) print n, "pending"
+		else if (e == 1 && http == 503 && ra) print n, "refused"
+		else print n, "broken" }' "$WORK/$1.out"
+}
+
 # expect NAME LINE: the client's output for NAME has that line.
 expect() {
 	grep -qx "$2" "$WORK/$1.out" ||
