@@ -44,7 +44,8 @@ SERVER	 = src/http.c src/service.c src/pkiop.c src/scep.c src/ipc.c \
 	   src/privdrop.c
 PROCS	 = src/scepd.c src/parent.c src/worker.c src/signer_ipc.c
 # The key process: the only program that loads the PKCS#11 module.
-KEYPROC	 = src/keyproc.c src/ipc.c src/privdrop.c hsm/signer_p11.c
+KEYPROC	 = src/keyproc.c src/certline.c src/ipc.c src/privdrop.c \
+	   hsm/signer_p11.c
 ADMIN	 = src/scepctl_init.c src/scepctl_otp.c src/scepctl_pending.c \
 	   src/scepctl_policy.c src/scepctl_hsm.c hsm/provision.c \
 	   hsm/p11_admin.c hsm/signer_p11.c

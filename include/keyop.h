@@ -7,7 +7,7 @@
  * The line: a worker may have the RA key decrypt and sign digests (it
  * builds every CertRep, and sees every decrypted request anyway), but
  * the CA key signs only end-entity certificates issued by this CA
- * (keyproc_cert_allowed()): never a CA certificate, a certificate
+ * (certline_refusal(), src/certline.c): never a CA certificate, a certificate
  * with another issuer, a certificate-signing key usage or an arbitrary
  * digest.  A worker taken over through its parser can at worst issue
  * end-entity certificates, which it could also do by lying to its own

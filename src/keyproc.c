@@ -8,7 +8,7 @@
  * fresh session per KEYOP_OPEN, nothing kept after KEYOP_CLOSE.
  *
  * Every request is checked against keyproc_rules (operation, role,
- * session state) and, for the CA key, against keyproc_cert_allowed()
+ * session state) and, for the CA key, against certline_refusal()
  * (see keyop.h for where the line is and why).  A watchdog ends the
  * process when a PKCS#11 call does not return in time, so that the
  * parent starts a fresh one: a hung module cannot wedge scepd.
@@ -35,6 +35,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include "certline.h"
 #include "config.h"
 #include "files.h"
 #include "ipc.h"
@@ -50,7 +51,6 @@
 #define KEYPROC_STARTUP_SLOT	KEYPROC_MAX_CHANNELS
 #define KEYPROC_SLOTS		(KEYPROC_MAX_CHANNELS + 1)
 #define KEYPROC_EXIT_HUNG	3
-#define KEYPROC_MIN_SERIAL_BYTES 8	/* 64 bits, RFC 5280 */
 #define KEYPROC_READY		'R'
 
 /* Which roles an operation may name, and whether it needs a session. */
@@ -145,52 +145,6 @@ keyproc_why_status(const char *why)
 	if (why != NULL && strcmp(why, SIGNER_WHY_RESTORED) == 0)
 		return KEYOP_RESTORED;
 	return KEYOP_DOWN;
-}
-
-/*
- * The line for the CA key: only end-entity certificates of this CA.
- * NULL if x may be signed, else why not.
- */
-static const char *
-keyproc_cert_allowed(X509 *x, X509 *ca)
-{
-	const ASN1_INTEGER	*serial;
-	const ASN1_OCTET_STRING	*akid, *skid;
-	BIGNUM			*bn;
-	int			 bytes, negative;
-
-	if (X509_get_version(x) != X509_VERSION_3)
-		return "not a version 3 certificate";
-	if (X509_NAME_cmp(X509_get_issuer_name(x),
-	    X509_get_subject_name(ca)) != 0)
-		return "its issuer is not this CA";
-	if ((serial = X509_get0_serialNumber(x)) == NULL ||
-	    (bn = ASN1_INTEGER_to_BN(serial, NULL)) == NULL)
-		return "no serial number";
-	bytes = BN_num_bytes(bn);
-	negative = BN_is_negative(bn);
-	BN_free(bn);
-	if (negative || bytes < KEYPROC_MIN_SERIAL_BYTES)
-		return "its serial number is not positive with 64 bits";
-	if (X509_check_ca(x) != 0)
-		return "it would be a CA certificate";
-	if ((X509_get_extension_flags(x) & EXFLAG_KUSAGE) &&
-	    (X509_get_key_usage(x) & (KU_KEY_CERT_SIGN | KU_CRL_SIGN)))
-		return "it would sign certificates or CRLs";
-	if (ASN1_TIME_compare(X509_get0_notAfter(x),
-	    X509_get0_notAfter(ca)) > 0)
-		return "it would outlive the CA certificate";
-	if ((akid = X509_get0_authority_key_id(x)) != NULL &&
-	    (skid = X509_get0_subject_key_id(ca)) != NULL &&
-	    ASN1_OCTET_STRING_cmp(akid, skid) != 0)
-		return "its authority key identifier is not the CA's";
-	return NULL;
-}
-
-static int
-keyproc_digest_allowed(int nid)
-{
-	return nid == NID_sha256 || nid == NID_sha384 || nid == NID_sha512;
 }
 
 /* KEYOP_GET_KEY: the public part of the token's key. */
@@ -299,7 +253,7 @@ keyproc_sign_cert(struct keyproc_channel *ch)
 	enum keyop_status	 st = KEYOP_NOT_ALLOWED;
 	int			 r, n;
 
-	if (!keyproc_digest_allowed(ch->req.arg) ||
+	if (!certline_digest_allowed(ch->req.arg) ||
 	    (md = EVP_get_digestbynid(ch->req.arg)) == NULL) {
 		log_error("refused to sign a certificate with digest %u",
 		    ch->req.arg);
@@ -311,7 +265,7 @@ keyproc_sign_cert(struct keyproc_channel *ch)
 		    "certificate");
 		goto out;
 	}
-	if ((refused = keyproc_cert_allowed(x,
+	if ((refused = certline_refusal(x,
 	    ch->kp->certs[SIGNER_ROLE_CA])) != NULL) {
 		log_ssl_clear();
 		log_error("refused to sign a certificate: %s", refused);

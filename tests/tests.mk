@@ -14,7 +14,7 @@ UNIT_NAMES	= $(patsubst tests/unit/test_%.c,%,$(wildcard tests/unit/test_*.c))
 TEST_PKGS	= cmocka libcurl libmicrohttpd
 TEST_CFLAGS	= $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS	= $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
-LIB_SRCS	= $(COMMON) $(SERVER) $(ADMIN)
+LIB_SRCS	= $(COMMON) $(SERVER) $(ADMIN) src/certline.c
 SAN_FLAGS	= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 		  -fno-sanitize-recover=all
 
