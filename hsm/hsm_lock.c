@@ -21,11 +21,12 @@
 struct hsm_lock {
 	pthread_mutex_t	 mutex;
 	int		 fd;
+	int		 shared;	/* flock LOCK_SH, else LOCK_EX */
 	char		*path;
 };
 
 struct hsm_lock *
-hsm_lock_new(const char *path)
+hsm_lock_new(const char *path, enum hsm_lock_mode mode)
 {
 	struct hsm_lock	*lk;
 
@@ -34,6 +35,7 @@ hsm_lock_new(const char *path)
 		return NULL;
 	}
 	lk->fd = -1;
+	lk->shared = mode == HSM_LOCK_SHARED;
 	if ((lk->path = strdup(path)) == NULL) {
 		log_error("%s: out of memory", __func__);
 		goto fail;
@@ -77,11 +79,34 @@ hsm_lock_expired(const struct timespec *deadline)
 	    now.tv_nsec >= deadline->tv_nsec);
 }
 
+/* flock(2) has no timeout: polls without blocking until deadline. */
+static int
+hsm_lock_flock(struct hsm_lock *lk, int how, int timeout,
+    const struct timespec *deadline)
+{
+	struct timespec	pause = { 0, HSM_LOCK_POLL_NS };
+
+	for (;;) {
+		if (flock(lk->fd, how | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			log_error("%s: flock %s: %s", __func__, lk->path,
+			    strerror(errno));
+			return -1;
+		}
+		if (hsm_lock_expired(deadline)) {
+			log_error("%s: token locked by another process for "
+			    "%d s (%s)", __func__, timeout, lk->path);
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+	}
+}
+
 int
 hsm_lock_acquire(struct hsm_lock *lk, int timeout)
 {
 	struct timespec	deadline;
-	struct timespec	pause = { 0, HSM_LOCK_POLL_NS };
 	int		r;
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
@@ -91,24 +116,24 @@ hsm_lock_acquire(struct hsm_lock *lk, int timeout)
 		    __func__, timeout, strerror(r));
 		return -1;
 	}
-	/* flock(2) has no timeout; poll without blocking. */
-	for (;;) {
-		if (flock(lk->fd, LOCK_EX | LOCK_NB) == 0)
-			return 0;
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			log_error("%s: flock %s: %s", __func__, lk->path,
-			    strerror(errno));
-			break;
-		}
-		if (hsm_lock_expired(&deadline)) {
-			log_error("%s: token locked by another process for "
-			    "%d s (%s)", __func__, timeout, lk->path);
-			break;
-		}
-		nanosleep(&pause, NULL);
-	}
+	if (hsm_lock_flock(lk, lk->shared ? LOCK_SH : LOCK_EX, timeout,
+	    &deadline) == 0)
+		return 0;
 	pthread_mutex_unlock(&lk->mutex);
 	return -1;
+}
+
+int
+hsm_lock_exclusive(struct hsm_lock *lk, int timeout)
+{
+	struct timespec	deadline;
+
+	if (!lk->shared)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout;
+	/* A failed conversion drops the shared lock; release unlocks. */
+	return hsm_lock_flock(lk, LOCK_EX, timeout, &deadline);
 }
 
 void

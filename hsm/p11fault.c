@@ -9,6 +9,10 @@
  *                      temporary name and rename it into place)
  *   P11FAULT_LOG       a file that gets one line per call:
  *                      "C_Login 0x000000a0 injected" or "C_Sign 0x00000000"
+ *   P11FAULT_SERIALIZE a lock file: every call to the real module holds
+ *                      flock(2) on it, so that several processes can be
+ *                      logged in to SoftHSM2 at once (which alone it
+ *                      does not survive), as to an HSM that allows it
  *
  * A rule (see README.md, "Fault injection"):
  *   { function = "C_Sign"; rv = "CKR_DEVICE_ERROR"; nth = 3; }
@@ -22,6 +26,7 @@
  *   every        fire on every Nth matching call
  *   probability  fire with this probability (the generator is seeded by
  *                the file's "seed", so a run can be repeated)
+ *   pid          fire only in the process with this id
  *   (none)       fire on every matching call
  * The first firing rule with an rv decides the call; delays add up.
  * "Unplugging" the HSM is { function = "*"; rv = "CKR_DEVICE_REMOVED"; }.
@@ -35,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,6 +79,7 @@ struct p11fault_rule {
 	long		 nth;
 	long		 every;
 	double		 probability;	/* 0: not a probability rule */
+	long		 pid;		/* 0: any process */
 	unsigned long	 calls;
 };
 
@@ -93,6 +100,8 @@ static struct p11fault_control	 p11fault_ctl;
 static void			*p11fault_dl;
 static CK_FUNCTION_LIST_PTR	 p11fault_real;
 static int			 p11fault_log_fd = -1;
+static pthread_mutex_t		 p11fault_serial_mu = PTHREAD_MUTEX_INITIALIZER;
+static int			 p11fault_serial_fd = -1;
 
 static const struct {
 	const char	*name;
@@ -210,6 +219,8 @@ p11fault_rule_parse(const config_setting_t *s, struct p11fault_rule *r)
 		r->nth = (long)ll;
 	if (config_setting_lookup_int64(s, "every", &ll) == CONFIG_TRUE)
 		r->every = (long)ll;
+	if (config_setting_lookup_int64(s, "pid", &ll) == CONFIG_TRUE)
+		r->pid = (long)ll;
 	if (config_setting_lookup_float(s, "probability", &r->probability) !=
 	    CONFIG_TRUE)
 		r->probability = 0;
@@ -293,6 +304,8 @@ p11fault_random(struct p11fault_control *ctl)
 static int
 p11fault_rule_fires(struct p11fault_control *ctl, struct p11fault_rule *r)
 {
+	if (r->pid != 0 && r->pid != (long)getpid())
+		return 0;
 	r->calls++;
 	if (r->nth > 0)
 		return r->calls == (unsigned long)r->nth;
@@ -401,6 +414,37 @@ p11fault_log_line(int fn, const char *what)
 		p11fault_complain("cannot write the log%s", "");
 }
 
+/*
+ * With P11FAULT_SERIALIZE, holds its lock: one call to the real module
+ * at a time in every process that shares the file.
+ */
+static void
+p11fault_serial_enter(void)
+{
+	const char	*path = getenv("P11FAULT_SERIALIZE");
+
+	if (path == NULL)
+		return;
+	pthread_mutex_lock(&p11fault_serial_mu);
+	if (p11fault_serial_fd == -1 && (p11fault_serial_fd = open(path,
+	    O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		p11fault_complain("cannot open the serializing lock %s",
+		    path);
+	while (p11fault_serial_fd != -1 &&
+	    flock(p11fault_serial_fd, LOCK_EX) == -1 && errno == EINTR)
+		;
+}
+
+static void
+p11fault_serial_leave(void)
+{
+	if (getenv("P11FAULT_SERIALIZE") == NULL)
+		return;
+	if (p11fault_serial_fd != -1)
+		flock(p11fault_serial_fd, LOCK_UN);
+	pthread_mutex_unlock(&p11fault_serial_mu);
+}
+
 #define P11FAULT_WRAPPER(name, params, args)				\
 static CK_RV								\
 p11fault_##name params							\
@@ -409,10 +453,12 @@ p11fault_##name params							\
 									\
 	if (p11fault_decide(P11FAULT_FN_##name, &rv))			\
 		return p11fault_logged(P11FAULT_FN_##name, rv, 1);	\
+	p11fault_serial_enter();					\
 	if (p11fault_real->name == NULL)				\
 		rv = CKR_FUNCTION_NOT_SUPPORTED;			\
 	else								\
 		rv = p11fault_real->name args;				\
+	p11fault_serial_leave();					\
 	return p11fault_logged(P11FAULT_FN_##name, rv, 0);		\
 }
 P11FAULT_FUNCTIONS(P11FAULT_WRAPPER)
@@ -430,11 +476,13 @@ p11fault_C_Initialize(CK_VOID_PTR a)
 
 	if (p11fault_decide(P11FAULT_FN_C_Initialize, &rv))
 		return p11fault_logged(P11FAULT_FN_C_Initialize, rv, 1);
+	p11fault_serial_enter();
 	rv = p11fault_real->C_Initialize(a);
 	if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 		(void)p11fault_real->C_Finalize(NULL);
 		rv = p11fault_real->C_Initialize(a);
 	}
+	p11fault_serial_leave();
 	return p11fault_logged(P11FAULT_FN_C_Initialize, rv, 0);
 }
 

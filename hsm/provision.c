@@ -215,7 +215,7 @@ provision_token(const struct provision_params *p,
 	keys[1] = (struct p11_admin_key){ p->ra_key, PROVISION_RA_LABEL,
 	    res->ra_id, sizeof(res->ra_id), 1 };
 	/* Every login to the token holds the lock scepd holds (hsm_lock.h). */
-	if ((lock = hsm_lock_new(p->lock_file)) == NULL)
+	if ((lock = hsm_lock_new(p->lock_file, HSM_LOCK_EXCLUSIVE)) == NULL)
 		return -1;
 	log_info("taking the token lock %s", p->lock_file);
 	if (hsm_lock_acquire(lock, PROVISION_LOCK_TIMEOUT) == -1) {

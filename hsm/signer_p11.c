@@ -171,7 +171,8 @@ signer_new(const struct hsm_config *cfg, X509 *ca_cert, X509 *ra_cert)
 		goto fail;
 	if (cfg->pin_file != NULL && stat(cfg->pin_file, &sg->pin_stat) == -1)
 		memset(&sg->pin_stat, 0, sizeof(sg->pin_stat));
-	if ((sg->lock = hsm_lock_new(cfg->lock_file)) == NULL)
+	if ((sg->lock = hsm_lock_new(cfg->lock_file, cfg->key_processes > 1 ?
+	    HSM_LOCK_SHARED : HSM_LOCK_EXCLUSIVE)) == NULL)
 		goto fail;
 	/* Modules such as SoftHSM read their settings at C_Initialize. */
 	for (i = 0; i < cfg->n_env; i++)
@@ -392,11 +393,30 @@ signer_session_release(struct signer_session *ss)
 
 static int	signer_session_prove(struct signer_session *);
 
+/*
+ * Whether the SoftHSM token files are damaged: with the lock held
+ * alone, so that no other key process is writing them just then.
+ * 1 damaged, 0 not, -1 the lock could not be had alone.
+ */
+static int
+signer_tokens_damaged(struct signer *sg)
+{
+	const struct hsm_config	*cfg = sg->cfg;
+
+	if (cfg->softhsm_tokens == NULL || softhsm_tokens_damaged(
+	    cfg->softhsm_tokens, cfg->softhsm_backup) != 1)
+		return 0;
+	if (hsm_lock_exclusive(sg->lock, cfg->lock_timeout) == -1)
+		return -1;
+	return softhsm_tokens_damaged(cfg->softhsm_tokens,
+	    cfg->softhsm_backup) == 1;
+}
+
 struct signer_session *
 signer_session_open(struct signer *sg, const char **why)
 {
 	struct signer_session	*ss;
-	int			 attempt;
+	int			 attempt, damaged;
 
 	/* Set only on failure: callers keep it as their answer. */
 	if ((ss = calloc(1, sizeof(*ss))) == NULL) {
@@ -430,9 +450,9 @@ signer_session_open(struct signer *sg, const char **why)
 			break;
 		}
 		/* A crash during a SoftHSM login empties token.object. */
-		if (sg->cfg->softhsm_tokens != NULL &&
-		    softhsm_tokens_damaged(sg->cfg->softhsm_tokens,
-		    sg->cfg->softhsm_backup) == 1) {
+		if ((damaged = signer_tokens_damaged(sg)) == -1)
+			break;
+		if (damaged) {
 			/* Nothing of the module may hold the old files. */
 			signer_module_unload(sg);
 			if (softhsm_restore(sg->cfg->softhsm_tokens,

@@ -24,6 +24,7 @@
 /* A refused PIN is tried again after this long (README, "PIN refusals"). */
 #define CONFIG_DEFAULT_CALL_TIMEOUT	20
 #define CONFIG_DEFAULT_PIN_RETRY	300
+#define HSM_MAX_KEY_PROCESSES		16
 #define CONFIG_DEFAULT_CHALLENGE_HASHES	2
 #define CONFIG_DEFAULT_CLIENT_FAILURES	30
 #define CONFIG_DEFAULT_FAILURE_WINDOW	60
@@ -45,6 +46,7 @@ struct hsm_config {
 	int			 lock_timeout;	/* seconds */
 	int			 pin_retry_interval; /* seconds, 0: never */
 	int			 call_timeout;	/* seconds per key operation */
+	int			 key_processes;	/* each logged in on its own */
 	char			*softhsm_tokens;	/* SoftHSM token files */
 	char			*softhsm_backup;	/* ... and their copy */
 	struct config_env	*env;		/* set before the module loads */

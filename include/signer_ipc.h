@@ -1,18 +1,20 @@
 /*
  * What a worker process adds to signer.h when its signer is the key
- * process (src/signer_ipc.c): the channel to talk over.
+ * process (src/signer_ipc.c): the channels to talk over, one per key
+ * process (hsm.key_processes).
  */
 #ifndef SCEPD_SIGNER_IPC_H
 #define SCEPD_SIGNER_IPC_H
 
 struct signer;
 
-/* The channel that signer_new() will use; call before it. */
+/* The channel to the first key process that signer_new() will use. */
 void	signer_ipc_init(int fd);
 /*
- * A new key process: fd replaces the channel (closing the old one) as
- * soon as no session uses it.  Safe from any thread.
+ * A new channel to key process index (0-based): fd replaces the old
+ * one (closing it) as soon as no session uses it.  Safe from any
+ * thread.  -1 (logged, fd closed) if there is no such key process.
  */
-void	signer_ipc_set_channel(struct signer *sg, int fd);
+int	signer_ipc_set_channel(struct signer *sg, int index, int fd);
 
 #endif

@@ -1,9 +1,10 @@
 /*
- * The parent: binds the listening socket, starts the key process and
- * the worker (procs.h), restarts either when it dies (with backoff
- * for one that dies before it is ready), passes SIGHUP on, and on
- * SIGTERM or SIGINT stops the worker (which answers every request it
- * has accepted), then the key process.
+ * The parent: binds the listening socket, starts the key processes
+ * (hsm.key_processes, one by default) and the worker (procs.h),
+ * restarts any that dies (with backoff for one that dies before it is
+ * ready), passes SIGHUP on, and on SIGTERM or SIGINT stops the worker
+ * (which answers every request it has accepted), then the key
+ * processes.
  *
  * It never loads the PKCS#11 module, never reads the PIN file and
  * starts no thread, so that fork() is safe.
@@ -47,7 +48,7 @@
 extern char	**environ;
 
 struct parent_child {
-	const char	*name;
+	char		 name[32];
 	pid_t		 pid;		/* 0: not running */
 	int		 ctl;		/* our end of its control socket */
 	int		 backoff_ms;
@@ -62,7 +63,10 @@ struct parent {
 	char			 instance[2 * PARENT_INSTANCE_BYTES + 1];
 	char			 self[PATH_MAX];
 	char			 keyproc_path[PATH_MAX];
-	struct parent_child	 keyproc, worker;
+	/* The worker starts with a channel to the first, gets the rest. */
+	struct parent_child	 keyprocs[HSM_MAX_KEY_PROCESSES];
+	int			 n_keyprocs;
+	struct parent_child	 worker;
 	sigset_t		 signals;
 };
 
@@ -199,9 +203,9 @@ parent_start_timeout(const struct parent *p)
 }
 
 static int
-parent_start_keyproc(struct parent *p)
+parent_start_keyproc(struct parent *p, int index)
 {
-	struct parent_child	*c = &p->keyproc;
+	struct parent_child	*c = &p->keyprocs[index];
 	char			*argv[5], **envp;
 	size_t			 n = 0, i;
 	int			 sv[2];
@@ -240,13 +244,14 @@ parent_start_keyproc(struct parent *p)
 	c->ctl = sv[0];
 	if (parent_wait_ready(c, parent_start_timeout(p)) == -1)
 		return -1;
-	log_info("key process %d is up", (int)pid);
+	log_info("key process %d of %d (pid %d) is up", index + 1,
+	    p->n_keyprocs, (int)pid);
 	return 0;
 }
 
-/* A channel between the worker and the key process; *worker_end. */
+/* A channel between the worker and key process index; *worker_end. */
 static int
-parent_channel(struct parent *p, int *worker_end)
+parent_channel(struct parent *p, int index, int *worker_end)
 {
 	int	sv[2], rc;
 
@@ -255,7 +260,7 @@ parent_channel(struct parent *p, int *worker_end)
 		log_error("socketpair: %s", strerror(errno));
 		return -1;
 	}
-	rc = ipc_fd_send(p->keyproc.ctl, sv[0], 'C');
+	rc = ipc_fd_send(p->keyprocs[index].ctl, sv[0], 'C');
 	close(sv[0]);
 	if (rc == -1) {
 		log_error("cannot pass a channel to the key process: %s",
@@ -267,15 +272,30 @@ parent_channel(struct parent *p, int *worker_end)
 	return 0;
 }
 
+/* The running worker gets a channel to key process index. */
+static void
+parent_connect_worker(struct parent *p, int index)
+{
+	int	chan;
+
+	if (p->worker.pid == 0 || parent_channel(p, index, &chan) == -1)
+		return;
+	/* The tag says which key process it is. */
+	if (ipc_fd_send(p->worker.ctl, chan, (uint8_t)index) == -1)
+		log_error("cannot pass a channel to the worker: %s",
+		    strerror(errno));
+	close(chan);
+}
+
 static int
 parent_start_worker(struct parent *p)
 {
 	struct parent_child	*c = &p->worker;
 	char			*argv[9];
-	int			 sv[2], chan, fds[3], i = 0;
+	int			 sv[2], chan, fds[3], i = 0, k;
 	pid_t			 pid;
 
-	if (parent_channel(p, &chan) == -1)
+	if (parent_channel(p, 0, &chan) == -1)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_error("socketpair: %s", strerror(errno));
@@ -316,21 +336,10 @@ parent_start_worker(struct parent *p)
 	c->ctl = sv[0];
 	if (p->args->check)
 		return 0;
+	for (k = 1; k < p->n_keyprocs; k++)
+		if (p->keyprocs[k].pid != 0)
+			parent_connect_worker(p, k);
 	return parent_wait_ready(c, parent_start_timeout(p));
-}
-
-/* The key process is new: the running worker gets a channel to it. */
-static void
-parent_reconnect_worker(struct parent *p)
-{
-	int	chan;
-
-	if (p->worker.pid == 0 || parent_channel(p, &chan) == -1)
-		return;
-	if (ipc_fd_send(p->worker.ctl, chan, 'C') == -1)
-		log_error("cannot pass a channel to the worker: %s",
-		    strerror(errno));
-	close(chan);
 }
 
 static void
@@ -353,28 +362,35 @@ parent_child_gone(struct parent_child *c)
 	c->pid = 0;
 }
 
+/* Key process index, or -1 for the worker. */
+static int
+parent_keyproc_index(const struct parent *p, const struct parent_child *c)
+{
+	return c == &p->worker ? -1 : (int)(c - p->keyprocs);
+}
+
 /* Starts c again; on failure, later and later. */
 static void
 parent_restart(struct parent *p, struct parent_child *c)
 {
-	int	rc;
+	int	index = parent_keyproc_index(p, c), rc;
 
 	c->restart_at = 0;
-	if (c == &p->worker && p->keyproc.pid == 0) {
-		/* It needs a key process; started with the next one. */
+	if (index == -1 && p->keyprocs[0].pid == 0) {
+		/* It needs the first key process; started after it. */
 		return;
 	}
-	rc = c == &p->keyproc ? parent_start_keyproc(p) :
-	    parent_start_worker(p);
+	rc = index == -1 ? parent_start_worker(p) :
+	    parent_start_keyproc(p, index);
 	if (rc == 0) {
 		c->backoff_ms = PARENT_BACKOFF_MIN_MS;
 		log_info("the %s is running again", c->name);
-		if (c == &p->keyproc) {
-			if (p->worker.pid != 0)
-				parent_reconnect_worker(p);
-			else if (p->worker.restart_at == 0)
-				p->worker.restart_at = parent_now_ms();
-		}
+		if (index == -1)
+			return;
+		if (p->worker.pid != 0)
+			parent_connect_worker(p, index);
+		else if (index == 0 && p->worker.restart_at == 0)
+			p->worker.restart_at = parent_now_ms();
 		return;
 	}
 	/* What did not start is reaped with SIGCHLD and tried again. */
@@ -390,11 +406,13 @@ parent_reap(struct parent *p, int stopping)
 	struct parent_child	*c;
 	char			 how[64];
 	pid_t			 pid;
-	int			 status;
+	int			 status, i;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		c = pid == p->keyproc.pid ? &p->keyproc :
-		    pid == p->worker.pid ? &p->worker : NULL;
+		c = pid == p->worker.pid ? &p->worker : NULL;
+		for (i = 0; i < p->n_keyprocs && c == NULL; i++)
+			if (pid == p->keyprocs[i].pid)
+				c = &p->keyprocs[i];
 		if (c == NULL)
 			continue;
 		parent_describe(status, how, sizeof(how));
@@ -437,25 +455,46 @@ parent_stop_child(struct parent *p, struct parent_child *c)
 	return status;
 }
 
+/* Restarts what is due; ms until the next is due (at most 1000). */
+static long long
+parent_restart_due(struct parent *p)
+{
+	struct parent_child	*c;
+	long long		 now = parent_now_ms(), next = 1000;
+	int			 i;
+
+	/* The key processes first: the worker waits for the first. */
+	for (i = 0; i <= p->n_keyprocs; i++) {
+		c = i < p->n_keyprocs ? &p->keyprocs[i] : &p->worker;
+		if (c->restart_at != 0 && c->restart_at <= now)
+			parent_restart(p, c);
+		if (c->restart_at != 0 && c->restart_at - now < next)
+			next = c->restart_at - now;
+	}
+	return next;
+}
+
+static void
+parent_signal_all(struct parent *p, int sig)
+{
+	int	i;
+
+	if (p->worker.pid != 0)
+		kill(p->worker.pid, sig);
+	for (i = 0; i < p->n_keyprocs; i++)
+		if (p->keyprocs[i].pid != 0)
+			kill(p->keyprocs[i].pid, sig);
+}
+
 static int
 parent_serve(struct parent *p)
 {
 	struct timespec	 ts;
-	long long	 now, next;
+	long long	 next;
 	int		 sig;
 
 	for (;;) {
-		now = parent_now_ms();
-		if (p->keyproc.restart_at != 0 && p->keyproc.restart_at <= now)
-			parent_restart(p, &p->keyproc);
-		if (p->worker.restart_at != 0 && p->worker.restart_at <= now)
-			parent_restart(p, &p->worker);
-		next = 1000;
-		if (p->keyproc.restart_at != 0)
-			next = p->keyproc.restart_at - now;
-		if (p->worker.restart_at != 0 &&
-		    p->worker.restart_at - now < next)
-			next = p->worker.restart_at - now;
+		next = parent_restart_due(p);
 		if (next < 0)
 			next = 0;
 		if (next > 1000)
@@ -471,10 +510,7 @@ parent_serve(struct parent *p)
 		case SIGHUP:
 			log_info("SIGHUP: reloading the policy and trying "
 			    "a refused PIN again");
-			if (p->worker.pid != 0)
-				kill(p->worker.pid, SIGHUP);
-			if (p->keyproc.pid != 0)
-				kill(p->keyproc.pid, SIGHUP);
+			parent_signal_all(p, SIGHUP);
 			break;
 		default:
 			log_info("%s: stopping after in-flight requests",
@@ -489,7 +525,7 @@ parent_main(const struct procs_args *args)
 {
 	struct parent	 p;
 	char		 err[1024];
-	int		 rc = 1, st;
+	int		 rc = 1, st, i;
 
 	log_init("scepd", args->level);
 	umask(077);
@@ -497,8 +533,6 @@ parent_main(const struct procs_args *args)
 	memset(&p, 0, sizeof(p));
 	p.args = args;
 	p.listen_fd = -1;
-	p.keyproc = (struct parent_child){ .name = "key process", .ctl = -1,
-	    .backoff_ms = PARENT_BACKOFF_MIN_MS };
 	p.worker = (struct parent_child){ .name = "worker", .ctl = -1,
 	    .backoff_ms = PARENT_BACKOFF_MIN_MS };
 	sigemptyset(&p.signals);
@@ -512,6 +546,17 @@ parent_main(const struct procs_args *args)
 		log_error("%s", err);
 		goto out;
 	}
+	p.n_keyprocs = p.cfg->hsm.key_processes;
+	for (i = 0; i < p.n_keyprocs; i++) {
+		p.keyprocs[i] = (struct parent_child){ .ctl = -1,
+		    .backoff_ms = PARENT_BACKOFF_MIN_MS };
+		if (p.n_keyprocs == 1)
+			snprintf(p.keyprocs[i].name, sizeof(p.keyprocs[i].name),
+			    "key process");
+		else
+			snprintf(p.keyprocs[i].name, sizeof(p.keyprocs[i].name),
+			    "key process %d", i + 1);
+	}
 	if (parent_find_programs(&p) == -1 || parent_take_pin_env(&p) == -1 ||
 	    parent_instance(&p) == -1)
 		goto out;
@@ -521,10 +566,11 @@ parent_main(const struct procs_args *args)
 	if (!args->check && (p.listen_fd = http_listen_socket(args->listen ?
 	    args->listen : p.cfg->listen)) == -1)
 		goto out;
-	if (parent_start_keyproc(&p) == -1) {
-		log_error("the key process did not start");
-		goto out;
-	}
+	for (i = 0; i < p.n_keyprocs; i++)
+		if (parent_start_keyproc(&p, i) == -1) {
+			log_error("the %s did not start", p.keyprocs[i].name);
+			goto out;
+		}
 	if (parent_start_worker(&p) == -1) {
 		log_error("the worker did not start");
 		goto out;
@@ -551,7 +597,8 @@ parent_main(const struct procs_args *args)
 	log_info("stopped");
  out:
 	parent_stop_child(&p, &p.worker);
-	parent_stop_child(&p, &p.keyproc);
+	for (i = 0; i < p.n_keyprocs; i++)
+		parent_stop_child(&p, &p.keyprocs[i]);
 	parent_reap(&p, 1);
 	if (p.listen_fd != -1)
 		close(p.listen_fd);

@@ -195,7 +195,7 @@ hsm_backup(const struct scepd_config *cfg)
 		goto out;
 	}
 	/* A snapshot taken while no login rewrites the files. */
-	if ((lk = hsm_lock_new(cfg->hsm.lock_file)) == NULL ||
+	if ((lk = hsm_lock_new(cfg->hsm.lock_file, HSM_LOCK_EXCLUSIVE)) == NULL ||
 	    hsm_lock_acquire(lk, cfg->hsm.lock_timeout) == -1)
 		goto out;
 	locked = 1;
@@ -247,7 +247,7 @@ hsm_restore(const struct scepd_config *cfg)
 	struct hsm_lock	*lk;
 	int		 rc = -1;
 
-	if ((lk = hsm_lock_new(cfg->hsm.lock_file)) == NULL ||
+	if ((lk = hsm_lock_new(cfg->hsm.lock_file, HSM_LOCK_EXCLUSIVE)) == NULL ||
 	    hsm_lock_acquire(lk, cfg->hsm.lock_timeout) == -1) {
 		hsm_lock_free(lk);
 		return -1;

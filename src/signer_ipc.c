@@ -3,9 +3,12 @@
  * implementation a worker links instead of hsm/signer_p11.c.  The
  * worker never loads the PKCS#11 module and never sees the PIN.
  *
- * A session holds the channel from signer_session_open() to
+ * There is one channel per key process (hsm.key_processes).  A session
+ * holds one channel from signer_session_open() to
  * signer_session_close(), as an in-process session holds the token
- * lock, so requests and answers alternate.  Keys are stand-ins: RSA
+ * lock, so requests and answers alternate on it; sessions take the
+ * first free channel to a live key process, so a hung key process
+ * holds up only the sessions that are on it.  Keys are stand-ins: RSA
  * and EC keys built from the token key's public part whose private
  * operations become requests (as OpenSSH's ssh-pkcs11-client.c
  * does).  Every request carries a new cookie; an answer with another
@@ -55,14 +58,21 @@ static const char *const signer_ipc_status_text[KEYOP__STATUS_MAX] = {
 	[KEYOP_NOT_ALLOWED] = "the key process does not allow it",
 };
 
+/* The way to one key process. */
+struct signer_channel {
+	pthread_mutex_t		 mutex;		/* held by a session */
+	int			 fd;		/* -1: no key process */
+	uint32_t		 cookie;
+	struct ipc_frame	 req, ans;	/* under mutex */
+};
+
 struct signer {
 	const struct hsm_config	*cfg;
 	X509			*certs[SIGNER_ROLE__MAX];
-	pthread_mutex_t		 channel_mutex;	/* held by a session */
-	pthread_cond_t		 channel_set;	/* fd is no longer -1 */
-	int			 fd;		/* -1: no key process */
-	uint32_t		 cookie;
-	struct ipc_frame	 req, ans;	/* under channel_mutex */
+	pthread_mutex_t		 pick_mutex;	/* choosing a channel */
+	pthread_cond_t		 changed;	/* one was freed or set */
+	int			 n_channels;
+	struct signer_channel	*channels;
 };
 
 /* What a stand-in key stands for. */
@@ -73,6 +83,7 @@ struct signer_key_ref {
 
 struct signer_session {
 	struct signer		*sg;
+	struct signer_channel	*ch;		/* held */
 	EVP_PKEY		*keys[SIGNER_ROLE__MAX];
 	struct signer_key_ref	 refs[SIGNER_ROLE__MAX];
 };
@@ -100,45 +111,46 @@ signer_ipc_status_ok(enum keyop_status st)
 }
 
 static void
-signer_ipc_drop_channel(struct signer *sg)
+signer_ipc_drop_channel(struct signer_channel *ch)
 {
-	if (sg->fd != -1)
-		close(sg->fd);
-	sg->fd = -1;
+	if (ch->fd != -1)
+		close(ch->fd);
+	ch->fd = -1;
 }
 
 /*
- * One request and its answer (in sg->ans), under channel_mutex.
- * Returns the key process's status; KEYOP_DOWN when it is not there,
- * has gone or did not answer in time (logged).
+ * One request and its answer (in ch->ans), with ch held.  Returns the
+ * key process's status; KEYOP_DOWN when it is not there, has gone or
+ * did not answer in time (logged).
  */
 static enum keyop_status
-signer_ipc_call(struct signer *sg, enum keyop op, enum signer_role role,
-    unsigned arg, const unsigned char *data, size_t len, int timeout_s)
+signer_ipc_call(struct signer_channel *ch, enum keyop op,
+    enum signer_role role, unsigned arg, const unsigned char *data,
+    size_t len, int timeout_s)
 {
 	struct timespec	t0, t1;
 	int		left_ms;
 
-	if (sg->fd == -1)
+	if (ch->fd == -1)
 		return KEYOP_DOWN;
 	if (len > IPC_MAX_PAYLOAD) {
 		log_error("%s: %zu bytes is too large a request", __func__,
 		    len);
 		return KEYOP_NOT_ALLOWED;
 	}
-	sg->req.cookie = ++sg->cookie;
-	sg->req.op = (uint8_t)op;
-	sg->req.role = (uint8_t)role;
-	sg->req.arg = (uint16_t)arg;
-	sg->req.len = (uint32_t)len;
+	ch->req.cookie = ++ch->cookie;
+	ch->req.op = (uint8_t)op;
+	ch->req.role = (uint8_t)role;
+	ch->req.arg = (uint16_t)arg;
+	ch->req.len = (uint32_t)len;
 	if (len > 0)
-		memcpy(sg->req.data, data, len);
-	if (ipc_frame_send(sg->fd, &sg->req) == -1) {
+		memcpy(ch->req.data, data, len);
+	if (ipc_frame_send(ch->fd, &ch->req) == -1) {
 		log_error("the key process has gone (%s)", strerror(errno));
-		signer_ipc_drop_channel(sg);
+		signer_ipc_drop_channel(ch);
 		return KEYOP_DOWN;
 	}
-	OPENSSL_cleanse(sg->req.data, len);
+	OPENSSL_cleanse(ch->req.data, len);
 	if (op == KEYOP_CLOSE)
 		return KEYOP_OK;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -148,7 +160,7 @@ signer_ipc_call(struct signer *sg, enum keyop op, enum signer_role role,
 		    1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		if (left_ms < 0)
 			left_ms = 0;
-		if (ipc_frame_recv(sg->fd, &sg->ans, left_ms) == -1) {
+		if (ipc_frame_recv(ch->fd, &ch->ans, left_ms) == -1) {
 			if (errno == ETIMEDOUT) {
 				/* Its late answer will be dropped. */
 				log_error("the key process did not answer "
@@ -157,18 +169,18 @@ signer_ipc_call(struct signer *sg, enum keyop op, enum signer_role role,
 			}
 			log_error("the key process has gone (%s)",
 			    errno == EPIPE ? "end of file" : strerror(errno));
-			signer_ipc_drop_channel(sg);
+			signer_ipc_drop_channel(ch);
 			return KEYOP_DOWN;
 		}
-		if (sg->ans.cookie == sg->cookie)
+		if (ch->ans.cookie == ch->cookie)
 			break;
-		OPENSSL_cleanse(sg->ans.data, sg->ans.len);
+		OPENSSL_cleanse(ch->ans.data, ch->ans.len);
 	}
-	if (!signer_ipc_status_ok(sg->ans.op)) {
-		log_error("the key process answered status %u", sg->ans.op);
+	if (!signer_ipc_status_ok(ch->ans.op)) {
+		log_error("the key process answered status %u", ch->ans.op);
 		return KEYOP_DOWN;
 	}
-	return sg->ans.op;
+	return ch->ans.op;
 }
 
 static int
@@ -190,7 +202,7 @@ signer_ipc_rsa_op(enum keyop op, int flen, const unsigned char *from,
     unsigned char *to, RSA *rsa, int padding)
 {
 	struct signer_key_ref	*ref = signer_ipc_rsa_ref(rsa);
-	struct signer		*sg;
+	struct signer_channel	*ch;
 	enum keyop_status	 st;
 	int			 n;
 
@@ -198,18 +210,18 @@ signer_ipc_rsa_op(enum keyop op, int flen, const unsigned char *from,
 		ERR_raise(ERR_LIB_RSA, ERR_R_PASSED_INVALID_ARGUMENT);
 		return -1;
 	}
-	sg = ref->ss->sg;
-	st = signer_ipc_call(sg, op, ref->role, (unsigned)padding, from,
-	    (size_t)flen, signer_ipc_timeout(sg, 0));
+	ch = ref->ss->ch;
+	st = signer_ipc_call(ch, op, ref->role, (unsigned)padding, from,
+	    (size_t)flen, signer_ipc_timeout(ref->ss->sg, 0));
 	signer_ipc_last = st;
-	if (st != KEYOP_OK || sg->ans.len > (uint32_t)RSA_size(rsa)) {
+	if (st != KEYOP_OK || ch->ans.len > (uint32_t)RSA_size(rsa)) {
 		ERR_raise_data(ERR_LIB_RSA, ERR_R_OPERATION_FAIL,
 		    "key process: %s", signer_ipc_status_text[st]);
 		return -1;
 	}
-	n = (int)sg->ans.len;
-	memcpy(to, sg->ans.data, sg->ans.len);
-	OPENSSL_cleanse(sg->ans.data, sg->ans.len);
+	n = (int)ch->ans.len;
+	memcpy(to, ch->ans.data, ch->ans.len);
+	OPENSSL_cleanse(ch->ans.data, ch->ans.len);
 	return n;
 }
 
@@ -335,27 +347,32 @@ struct signer *
 signer_new(const struct hsm_config *cfg, X509 *ca_cert, X509 *ra_cert)
 {
 	struct signer	*sg;
+	int		 i;
 
 	pthread_once(&signer_ipc_once, signer_ipc_methods_init);
-	if ((sg = calloc(1, sizeof(*sg))) == NULL) {
+	if ((sg = calloc(1, sizeof(*sg))) == NULL ||
+	    (sg->channels = calloc((size_t)cfg->key_processes,
+	    sizeof(*sg->channels))) == NULL) {
 		log_error("%s: out of memory", __func__);
-		return NULL;
-	}
-	if (pthread_mutex_init(&sg->channel_mutex, NULL) != 0) {
-		log_error("%s: cannot make a mutex", __func__);
 		free(sg);
 		return NULL;
 	}
-	if (pthread_cond_init(&sg->channel_set, NULL) != 0) {
-		log_error("%s: cannot make a condition", __func__);
-		pthread_mutex_destroy(&sg->channel_mutex);
+	if (pthread_mutex_init(&sg->pick_mutex, NULL) != 0 ||
+	    pthread_cond_init(&sg->changed, NULL) != 0) {
+		log_error("%s: cannot make a mutex", __func__);
+		free(sg->channels);
 		free(sg);
 		return NULL;
 	}
 	sg->cfg = cfg;
 	sg->certs[SIGNER_ROLE_CA] = ca_cert;
 	sg->certs[SIGNER_ROLE_RA] = ra_cert;
-	sg->fd = signer_ipc_initial_fd;
+	for (i = 0; i < cfg->key_processes; i++) {
+		pthread_mutex_init(&sg->channels[i].mutex, NULL);
+		sg->channels[i].fd = -1;
+		sg->n_channels++;
+	}
+	sg->channels[0].fd = signer_ipc_initial_fd;
 	signer_ipc_initial_fd = -1;
 	return sg;
 }
@@ -363,11 +380,17 @@ signer_new(const struct hsm_config *cfg, X509 *ca_cert, X509 *ra_cert)
 void
 signer_free(struct signer *sg)
 {
+	int	i;
+
 	if (sg == NULL)
 		return;
-	signer_ipc_drop_channel(sg);
-	pthread_cond_destroy(&sg->channel_set);
-	pthread_mutex_destroy(&sg->channel_mutex);
+	for (i = 0; i < sg->n_channels; i++) {
+		signer_ipc_drop_channel(&sg->channels[i]);
+		pthread_mutex_destroy(&sg->channels[i].mutex);
+	}
+	pthread_cond_destroy(&sg->changed);
+	pthread_mutex_destroy(&sg->pick_mutex);
+	free(sg->channels);
 	free(sg);
 }
 
@@ -377,49 +400,113 @@ signer_get0_cert(const struct signer *sg, enum signer_role role)
 	return sg->certs[role];
 }
 
-void
-signer_ipc_set_channel(struct signer *sg, int fd)
+/* Wakes sessions waiting for a channel. */
+static void
+signer_ipc_changed(struct signer *sg)
 {
-	pthread_mutex_lock(&sg->channel_mutex);
-	signer_ipc_drop_channel(sg);
-	sg->fd = fd;
-	pthread_cond_broadcast(&sg->channel_set);
-	pthread_mutex_unlock(&sg->channel_mutex);
+	pthread_mutex_lock(&sg->pick_mutex);
+	pthread_cond_broadcast(&sg->changed);
+	pthread_mutex_unlock(&sg->pick_mutex);
+}
+
+int
+signer_ipc_set_channel(struct signer *sg, int index, int fd)
+{
+	struct signer_channel	*ch;
+
+	if (index < 0 || index >= sg->n_channels) {
+		log_error("a channel to key process %d of %d", index + 1,
+		    sg->n_channels);
+		close(fd);
+		return -1;
+	}
+	ch = &sg->channels[index];
+	pthread_mutex_lock(&ch->mutex);
+	signer_ipc_drop_channel(ch);
+	ch->fd = fd;
+	pthread_mutex_unlock(&ch->mutex);
+	signer_ipc_changed(sg);
+	return 0;
+}
+
+static int
+signer_ipc_passed(const struct timespec *deadline)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec > deadline->tv_sec || (now.tv_sec ==
+	    deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
 /*
- * The channel, waited for as long as the token lock would be; if the
- * key process has just died, also a little for its successor's.
+ * A free channel to a live key process, waited for as long as the
+ * token lock would be.  If only channels whose key process has just
+ * died are free, one of them after a little wait for a successor (its
+ * calls then fail at once).  NULL: all busy.
  */
-static int
-signer_ipc_lock(struct signer *sg)
+static struct signer_channel *
+signer_ipc_acquire(struct signer *sg)
 {
-	struct timespec	ts;
+	struct signer_channel	*ch, *dead;
+	struct timespec		 deadline, dead_wait, *until;
+	int			 i;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += sg->cfg->lock_timeout;
-	if (pthread_mutex_timedlock(&sg->channel_mutex, &ts) != 0)
-		return -1;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += SIGNER_IPC_CHANNEL_WAIT;
-	while (sg->fd == -1 && pthread_cond_timedwait(&sg->channel_set,
-	    &sg->channel_mutex, &ts) == 0)
-		;
-	return 0;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	dead_wait = deadline;
+	deadline.tv_sec += sg->cfg->lock_timeout;
+	dead_wait.tv_sec += SIGNER_IPC_CHANNEL_WAIT;
+	pthread_mutex_lock(&sg->pick_mutex);
+	for (;;) {
+		dead = NULL;
+		for (i = 0; i < sg->n_channels; i++) {
+			ch = &sg->channels[i];
+			if (pthread_mutex_trylock(&ch->mutex) != 0)
+				continue;
+			if (ch->fd != -1) {
+				if (dead != NULL)
+					pthread_mutex_unlock(&dead->mutex);
+				pthread_mutex_unlock(&sg->pick_mutex);
+				return ch;
+			}
+			if (dead == NULL)
+				dead = ch;
+			else
+				pthread_mutex_unlock(&ch->mutex);
+		}
+		if (signer_ipc_passed(&deadline) ||
+		    (dead != NULL && signer_ipc_passed(&dead_wait)))
+			break;
+		if (dead != NULL)
+			pthread_mutex_unlock(&dead->mutex);
+		until = dead != NULL && dead_wait.tv_sec < deadline.tv_sec ?
+		    &dead_wait : &deadline;
+		pthread_cond_timedwait(&sg->changed, &sg->pick_mutex, until);
+	}
+	pthread_mutex_unlock(&sg->pick_mutex);
+	return dead;
+}
+
+static void
+signer_ipc_release(struct signer *sg, struct signer_channel *ch)
+{
+	pthread_mutex_unlock(&ch->mutex);
+	signer_ipc_changed(sg);
 }
 
 int
 signer_check_keys(struct signer *sg)
 {
-	enum keyop_status	st;
+	struct signer_channel	*ch;
+	enum keyop_status	 st;
 
-	if (signer_ipc_lock(sg) == -1) {
+	if ((ch = signer_ipc_acquire(sg)) == NULL) {
 		log_error("the key process is busy");
 		return -1;
 	}
-	st = signer_ipc_call(sg, KEYOP_CHECK_KEYS, SIGNER_ROLE_CA, 0, NULL, 0,
+	st = signer_ipc_call(ch, KEYOP_CHECK_KEYS, SIGNER_ROLE_CA, 0, NULL, 0,
 	    signer_ipc_timeout(sg, 1));
-	pthread_mutex_unlock(&sg->channel_mutex);
+	signer_ipc_release(sg, ch);
 	if (st != KEYOP_OK) {
 		log_error("the key process could not prove the keys: %s",
 		    signer_ipc_status_text[st]);
@@ -432,17 +519,18 @@ struct signer_session *
 signer_session_open(struct signer *sg, const char **why)
 {
 	struct signer_session	*ss;
+	struct signer_channel	*ch;
 	enum keyop_status	 st;
 
-	if (signer_ipc_lock(sg) == -1) {
+	if ((ch = signer_ipc_acquire(sg)) == NULL) {
 		log_warnx("no key operation within %d s: %s",
 		    sg->cfg->lock_timeout, SIGNER_WHY_BUSY);
 		*why = SIGNER_WHY_BUSY;
 		return NULL;
 	}
-	if ((st = signer_ipc_call(sg, KEYOP_OPEN, SIGNER_ROLE_CA, 0, NULL, 0,
+	if ((st = signer_ipc_call(ch, KEYOP_OPEN, SIGNER_ROLE_CA, 0, NULL, 0,
 	    signer_ipc_timeout(sg, 1))) != KEYOP_OK) {
-		pthread_mutex_unlock(&sg->channel_mutex);
+		signer_ipc_release(sg, ch);
 		*why = st == KEYOP_PIN ? SIGNER_WHY_PIN : st == KEYOP_BUSY ?
 		    SIGNER_WHY_BUSY : st == KEYOP_RESTORED ?
 		    SIGNER_WHY_RESTORED : SIGNER_WHY_DOWN;
@@ -450,12 +538,13 @@ signer_session_open(struct signer *sg, const char **why)
 	}
 	if ((ss = calloc(1, sizeof(*ss))) == NULL) {
 		log_error("%s: out of memory", __func__);
-		signer_ipc_call(sg, KEYOP_CLOSE, SIGNER_ROLE_CA, 0, NULL, 0, 0);
-		pthread_mutex_unlock(&sg->channel_mutex);
+		signer_ipc_call(ch, KEYOP_CLOSE, SIGNER_ROLE_CA, 0, NULL, 0, 0);
+		signer_ipc_release(sg, ch);
 		*why = SIGNER_WHY_DOWN;
 		return NULL;
 	}
 	ss->sg = sg;
+	ss->ch = ch;
 	return ss;
 }
 
@@ -469,22 +558,22 @@ signer_retry_pin(struct signer *sg)
 EVP_PKEY *
 signer_session_get0_key(struct signer_session *ss, enum signer_role role)
 {
-	struct signer		*sg = ss->sg;
+	struct signer_channel	*ch = ss->ch;
 	const unsigned char	*p;
 	EVP_PKEY		*pub;
 	enum keyop_status	 st;
 
 	if (ss->keys[role] != NULL)
 		return ss->keys[role];
-	if ((st = signer_ipc_call(sg, KEYOP_GET_KEY, role, 0, NULL, 0,
-	    signer_ipc_timeout(sg, 0))) != KEYOP_OK) {
+	if ((st = signer_ipc_call(ch, KEYOP_GET_KEY, role, 0, NULL, 0,
+	    signer_ipc_timeout(ss->sg, 0))) != KEYOP_OK) {
 		log_error("no %s key from the key process: %s",
 		    role == SIGNER_ROLE_CA ? "CA" : "RA",
 		    signer_ipc_status_text[st]);
 		return NULL;
 	}
-	p = sg->ans.data;
-	if ((pub = d2i_PUBKEY(NULL, &p, sg->ans.len)) == NULL) {
+	p = ch->ans.data;
+	if ((pub = d2i_PUBKEY(NULL, &p, ch->ans.len)) == NULL) {
 		log_ssl("%s: the key process sent no public key", __func__);
 		return NULL;
 	}
@@ -504,8 +593,8 @@ signer_session_close(struct signer_session *ss)
 		return;
 	for (role = 0; role < SIGNER_ROLE__MAX; role++)
 		EVP_PKEY_free(ss->keys[role]);
-	signer_ipc_call(ss->sg, KEYOP_CLOSE, SIGNER_ROLE_CA, 0, NULL, 0, 0);
-	pthread_mutex_unlock(&ss->sg->channel_mutex);
+	signer_ipc_call(ss->ch, KEYOP_CLOSE, SIGNER_ROLE_CA, 0, NULL, 0, 0);
+	signer_ipc_release(ss->sg, ss->ch);
 	free(ss);
 }
 
@@ -529,6 +618,7 @@ signer_session_sign_cert(struct signer_session *ss, X509 **cert,
     const EVP_MD *md)
 {
 	struct signer		*sg = ss->sg;
+	struct signer_channel	*ch = ss->ch;
 	const unsigned char	*p;
 	unsigned char		*der = NULL;
 	EVP_PKEY		*key;
@@ -546,7 +636,7 @@ signer_session_sign_cert(struct signer_session *ss, X509 **cert,
 		log_ssl("%s: laying out the certificate", __func__);
 		goto out;
 	}
-	st = signer_ipc_call(sg, KEYOP_SIGN_CERT, SIGNER_ROLE_CA,
+	st = signer_ipc_call(ch, KEYOP_SIGN_CERT, SIGNER_ROLE_CA,
 	    (unsigned)EVP_MD_get_type(md), der, (size_t)n,
 	    signer_ipc_timeout(sg, 0));
 	signer_ipc_last = st;
@@ -559,8 +649,8 @@ signer_session_sign_cert(struct signer_session *ss, X509 **cert,
 		    signer_ipc_status_text[st]);
 		goto out;
 	}
-	p = sg->ans.data;
-	if ((signed_cert = d2i_X509(NULL, &p, sg->ans.len)) == NULL ||
+	p = ch->ans.data;
+	if ((signed_cert = d2i_X509(NULL, &p, ch->ans.len)) == NULL ||
 	    !signer_ipc_same_tbs(*cert, signed_cert)) {
 		log_ssl("the key process signed another certificate");
 		goto out;

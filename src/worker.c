@@ -42,8 +42,9 @@ worker_limits(const struct scepd_config *cfg, struct http_limits *lim)
 }
 
 /*
- * New channels from the parent (a restarted key process).  When the
- * parent goes, the worker stops as on SIGTERM.
+ * New channels from the parent: to the other key processes at start,
+ * then to each restarted one.  When the parent goes, the worker stops
+ * as on SIGTERM.
  */
 static void *
 worker_control(void *arg)
@@ -52,11 +53,11 @@ worker_control(void *arg)
 	uint8_t		 tag;
 	int		 fd;
 
+	/* The tag is the key process's index. */
 	while (ipc_fd_recv(PROCS_WORKER_CONTROL_FD, &fd, &tag) == 0)
-		if (fd != -1) {
-			signer_ipc_set_channel(svc->signer, fd);
-			log_info("connected to the new key process");
-		}
+		if (fd != -1 && signer_ipc_set_channel(svc->signer, tag,
+		    fd) == 0)
+			log_info("connected to key process %d", tag + 1);
 	kill(getpid(), SIGTERM);
 	return NULL;
 }

@@ -636,6 +636,39 @@ test_config_refuses_pin_retry_interval_out_of_range(void **state)
 }
 
 static void
+test_config_refuses_key_processes_out_of_range(void **state)
+{
+	static const char *const zero[] = { "8+  key_processes = 0;", NULL };
+	static const char *const big[] = { "8+  key_processes = 17;", NULL };
+
+	(void)state;
+	expect_error(zero, 9, "between 1 and 16");
+	expect_error(big, 9, "between 1 and 16");
+}
+
+/* SoftHSM2 loses logins made by two processes at once. */
+static void
+test_config_keeps_softhsm_to_one_key_process(void **state)
+{
+	static const char *const softhsm[] = { "8+  key_processes = 2;",
+	    NULL };
+	static const char *const other[] = {
+	    "3=  module = \"/usr/lib/vendor/libvendor-pkcs11.so\";",
+	    "8+  key_processes = 4;", NULL };
+	struct scepd_config	*cfg;
+	char			*path;
+
+	(void)state;
+	expect_error(softhsm, 2, "hsm.key_processes must be 1 for SoftHSM2");
+	cfg = load_edits(other, &path);
+	assert_int_equal(cfg->hsm.key_processes, 4);
+	drop(cfg, path);
+	cfg = load_edits(NULL, &path);
+	assert_int_equal(cfg->hsm.key_processes, 1);
+	drop(cfg, path);
+}
+
+static void
 test_config_refuses_a_key_that_is_not_a_pkcs11_uri(void **state)
 {
 	static const char *const edits[] = {
@@ -898,6 +931,8 @@ main(void)
 		T(test_config_refuses_max_body_out_of_range),
 		T(test_config_refuses_lock_timeout_out_of_range),
 		T(test_config_refuses_pin_retry_interval_out_of_range),
+		T(test_config_refuses_key_processes_out_of_range),
+		T(test_config_keeps_softhsm_to_one_key_process),
 		T(test_config_refuses_a_key_that_is_not_a_pkcs11_uri),
 		T(test_config_refuses_a_key_uri_naming_no_object),
 		T(test_config_refuses_an_unknown_cipher),
